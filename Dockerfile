@@ -1,0 +1,22 @@
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    GRADIO_ANALYTICS_ENABLED=False \
+    PIKA_DATA_DIR=/data
+
+RUN useradd --create-home --uid 1000 app && mkdir /data && chown app /data
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY app.py ./
+COPY playground playground
+COPY ui ui
+COPY presets presets
+
+USER app
+VOLUME /data
+EXPOSE 7860
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/', timeout=4)"
+CMD ["python", "app.py", "--host", "0.0.0.0", "--port", "7860"]

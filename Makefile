@@ -1,0 +1,33 @@
+# `make run`: set up and open the playground (no FAL_KEY: the offline demo).
+# `make test`: set up and pass the tests (lint, unit, fake-fal, browser, bench smoke).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test bench browser fakefal
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+run: setup
+	$(VENV)/bin/pika-playground
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+test: setup browser
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+	$(PY) -m bench --smoke
+
+bench: setup
+	$(PY) -m bench
+
+fakefal: setup
+	$(PY) -m tests.fakefal

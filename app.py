@@ -1,0 +1,39 @@
+"""Pika Playground: `demo` for Hugging Face Spaces; `pika-playground` on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from playground.settings import Settings
+from ui.app import CSS, build_app
+
+settings = Settings.from_env()
+demo = build_app(settings)
+
+
+def launch_options(settings: Settings) -> dict[str, object]:
+    return {
+        "css": CSS,
+        "auth": settings.auth or None,
+        "max_file_size": f"{settings.max_file_mb}mb",
+        "footer_links": ["api"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT",
+                                                                       "7860")))
+    parser.add_argument("--share", action="store_true", help="open a public gradio.live link")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s")
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                **launch_options(settings))
+
+
+if __name__ == "__main__":
+    main()

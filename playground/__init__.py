@@ -1,0 +1,1 @@
+"""Pika Playground core: everything but the page. Never imports Gradio."""

@@ -1,0 +1,34 @@
+"""The two kinds of failure a person sees: their input, or fal."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input, caught before any call to fal. `field` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class FalError(RuntimeError):
+    """A failure at fal, worded for a person: what happened and what to do.
+
+    `retryable` says whether trying again can help; `fields` carries fal's
+    422 messages by field name so the page can show them next to the widget.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.fields = fields or {}

@@ -1,0 +1,295 @@
+"""A job's life: validate, prepare inputs, upload, submit, follow, download, record.
+
+A job belongs to the server. It runs as an asyncio task of the manager and is
+recorded before it is submitted; a page only follows its events, so a closed
+tab, a reload or a second viewer changes nothing about it. Only an explicit
+`stop` asks fal to cancel, and only while the job is still queued there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground import catalog, media
+from playground.backends import Backend, Submission
+from playground.errors import FalError, InputError
+from playground.events import Done, Event, Failed, Running, Stage
+from playground.history import History, JobRecord
+from playground.requests import Request, build_request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    record: JobRecord
+    backend: Backend
+    arguments: dict[str, Any]  # local paths until uploaded
+    events: list[Event] = field(default_factory=list)
+    submission: Submission | None = None
+    task: asyncio.Task[None] | None = None
+    cancel_sent: bool = False
+    stop_requested: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.events) and isinstance(self.events[-1], Done | Failed)
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+
+BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
+
+
+class JobManager:
+    def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
+                 server_backend: Callable[[], Backend | None] = lambda: None) -> None:
+        self.history = history
+        self._inputs = data_dir / "inputs"
+        self._videos = data_dir / "videos"
+        self._data_dir = data_dir
+        for folder in (self._inputs, self._videos):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._choose_backend = choose_backend
+        self._server_backend = server_backend
+        self._jobs: dict[str, Job] = {}
+
+    # -- starting --------------------------------------------------------------
+
+    async def start(self, mode: str, version: str, values: dict[str, Any], *,
+                    session_key: str | None = None, logged_in: bool = False) -> Job:
+        """Validates and prepares everything, records the job, and starts it.
+
+        Raises InputError before anything is recorded or sent.
+        """
+        try:
+            endpoint = catalog.lookup(mode, version)
+        except KeyError as exc:
+            raise InputError("version", str(exc.args[0])) from None
+        request = build_request(endpoint, values)
+        backend, key_source = self._choose_backend(session_key, logged_in)
+        arguments = await self._prepare_inputs(request)
+        form = {**values, **{k: arguments[k] for k in request.media_fields()},
+                "seed": request.seed}
+        record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
+                           endpoint=endpoint.id, backend=backend.name, key_source=key_source,
+                           form=form, arguments=arguments, seed=request.seed)
+        record.timings["created"] = time.time()
+        self.history.save(record)
+        job = Job(record, backend, arguments)
+        self._launch(job, self._run(job))
+        return job
+
+    async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
+        """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
+        arguments = dict(request.arguments)
+        max_side = media.MAX_SIDE_FOR_RESOLUTION.get(
+            arguments.get("resolution", ""), media.DEFAULT_MAX_SIDE)
+
+        def prepare(name: str, kind: str, src: str) -> str:
+            if kind == "video":
+                info = media.probe_video(src, field=name)
+                return str(self._keep(info.path))
+            return str(media.prepare_image(src, field=name, max_side=max_side,
+                                           out_dir=self._inputs).path)
+
+        for name, kind in request.media_fields().items():
+            value = arguments[name]
+            paths = value if isinstance(value, list) else [value]
+            prepared = await asyncio.gather(
+                *(asyncio.to_thread(prepare, name, kind, p) for p in paths))
+            arguments[name] = prepared if isinstance(value, list) else prepared[0]
+        return arguments
+
+    def _keep(self, path: Path) -> Path:
+        """A copy of an input video in our store: Gradio's upload cache is not forever."""
+        if path.is_relative_to(self._inputs):
+            return path
+        dest = self._inputs / f"{uuid.uuid4().hex[:12]}{path.suffix.lower() or '.mp4'}"
+        shutil.copyfile(path, dest)
+        return dest
+
+    def _launch(self, job: Job, work: Any) -> None:
+        self._jobs[job.record.id] = job
+        job.task = asyncio.create_task(work, name=f"job-{job.record.id}")
+
+    # -- running ---------------------------------------------------------------
+
+    def _update(self, job: Job, **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(job.record, name, value)
+        self.history.save(job.record)
+
+    async def _run(self, job: Job) -> None:
+        t0 = time.monotonic()
+        try:
+            await self._upload(job)
+            if job.stop_requested:
+                raise asyncio.CancelledError
+            job.publish(Stage("Sending to fal" if job.backend.name == "fal" else "Starting"))
+            self._update(job, status="submitting")
+            endpoint = catalog.BY_ID[job.record.endpoint]
+            job.submission = await job.backend.submit(endpoint, job.arguments)
+        except asyncio.CancelledError:
+            self._finish(job, "cancelled", Failed(
+                "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
+            return
+        except (FalError, InputError) as exc:
+            self._fail(job, exc)
+            return
+        sub = job.submission
+        self._update(job, status="queued", request_id=sub.request_id, status_url=sub.status_url,
+                     response_url=sub.response_url, cancel_url=sub.cancel_url)
+        job.record.timings["prepare"] = round(time.monotonic() - t0, 3)
+        if job.stop_requested:
+            await self._cancel_at_fal(job)
+        await self._follow(job)
+
+    async def _upload(self, job: Job) -> None:
+        fields = [n for n in job.arguments if n in ("image_url", "image_urls", "video_url")]
+        count = sum(len(v) if isinstance(v, list) else 1
+                    for n, v in job.arguments.items() if n in fields)
+        if not count:
+            return
+        job.publish(Stage(f"Uploading {count} file{'s' * (count > 1)}"))
+        for name in fields:
+            value = job.arguments[name]
+            paths = value if isinstance(value, list) else [value]
+            urls = await asyncio.gather(*(job.backend.upload(Path(p)) for p in paths))
+            job.arguments[name] = list(urls) if isinstance(value, list) else urls[0]
+        self._update(job, arguments=job.arguments)
+
+    async def _follow(self, job: Job) -> None:
+        assert job.submission is not None
+        endpoint = job.record.endpoint
+        t_sub = time.monotonic()
+        t_run: float | None = None
+        try:
+            async for event in job.backend.follow(job.submission, endpoint=endpoint):
+                if isinstance(event, Running):
+                    if t_run is None:
+                        t_run = time.monotonic()
+                        job.record.timings["queue"] = round(t_run - t_sub, 3)
+                        self._update(job, status="running")
+                    if not event.lines:
+                        continue
+                    job.record.logs.extend(event.lines)
+                job.publish(event)
+            t_done = time.monotonic()
+            job.record.timings["run"] = round(t_done - (t_run or t_sub), 3)
+            job.publish(Stage("Saving the video"))
+            self._update(job, status="downloading")
+            url = await job.backend.result_url(job.submission, endpoint=endpoint)
+            dest = self._videos / f"{job.record.id}.mp4"
+            await job.backend.fetch(url, dest)
+            job.record.timings["download"] = round(time.monotonic() - t_done, 3)
+            width, height, seconds = await asyncio.to_thread(media.describe_video, dest)
+        except FalError as exc:
+            if job.cancel_sent:
+                self._finish(job, "cancelled", Failed(
+                    "Cancelled at fal before it started: nothing was charged.", cancelled=True))
+            else:
+                self._fail(job, exc)
+            return
+        except Exception as exc:  # keep the request id on record whatever broke
+            log.exception("job %s failed after submit", job.record.id)
+            self._fail(job, FalError(f"Unexpected error after fal accepted the job "
+                                     f"({type(exc).__name__}: {exc}); request id "
+                                     f"{job.submission.request_id}."))
+            return
+        rel = dest.relative_to(self._data_dir).as_posix()
+        done = Done(dest, job.submission.request_id, job.record.seed or 0, width, height,
+                    seconds, dict(job.record.timings))
+        self._finish(job, "done", done, video=rel)
+
+    def _fail(self, job: Job, exc: FalError | InputError) -> None:
+        fields = getattr(exc, "fields", {}) or (
+            {exc.field: exc.message} if isinstance(exc, InputError) else {})
+        retryable = getattr(exc, "retryable", False)
+        self._finish(job, "failed", Failed(str(exc), retryable=retryable, fields=fields))
+
+    def _finish(self, job: Job, status: str, event: Done | Failed, **changes: Any) -> None:
+        error = event.message if isinstance(event, Failed) else None
+        self._update(job, status=status, error=error, **changes)
+        job.publish(event)
+
+    # -- following and stopping -----------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    async def follow(self, job_id: str) -> AsyncIterator[Event]:
+        """Every event of the job so far, then the new ones, until it ends."""
+        job = self._jobs[job_id]
+        seen = 0
+        while True:
+            waiter = job._changed
+            while seen < len(job.events):
+                yield job.events[seen]
+                seen += 1
+            if job.finished:
+                return
+            await waiter.wait()
+
+    async def stop(self, job_id: str) -> str:
+        job = self._jobs.get(job_id)
+        if job is None or job.finished:
+            return "Nothing to stop."
+        if job.submission is None:
+            job.stop_requested = True
+            if job.record.status != "submitting" and job.task is not None:
+                job.task.cancel()
+                return "Stopped before it was sent to fal: nothing was charged."
+            return "Stopping: it will be cancelled as soon as fal confirms it."
+        if job.record.status == "queued":
+            return await self._cancel_at_fal(job)
+        return ("fal cannot stop a job once it is running; it will finish and land in the "
+                "history.")
+
+    async def _cancel_at_fal(self, job: Job) -> str:
+        assert job.submission is not None
+        try:
+            job.cancel_sent = await job.backend.cancel(job.submission)
+        except Exception as exc:  # a failed cancel must not end the job we still follow
+            log.warning("cancel of %s failed: %s", job.submission.request_id, exc)
+        if job.cancel_sent:
+            return "Asked fal to cancel the queued job."
+        return "fal had already started it; it will finish and land in the history."
+
+    # -- restarts ----------------------------------------------------------------
+
+    def resume(self) -> int:
+        """Follows every job a previous run left unfinished. Returns how many resumed."""
+        resumed = 0
+        server = self._server_backend()
+        for record in self.history.unfinished():
+            if record.request_id is None:
+                record.status, record.error = "failed", (
+                    "The server stopped before this job reached fal: nothing was charged. "
+                    "Run it again.")
+            elif record.backend == "fal" and record.key_source == "server" and server:
+                job = Job(record, server, record.arguments)
+                job.submission = Submission(record.request_id, record.status_url or "",
+                                            record.response_url or "", record.cancel_url or "")
+                job.publish(Stage("Resumed after a restart"))
+                self._launch(job, self._follow(job))
+                resumed += 1
+                continue
+            else:
+                record.status, record.error = "failed", (
+                    f"The server restarted while this job ran (request id {record.request_id}) "
+                    "on a key that is not kept; its result could not be fetched.")
+            self.history.save(record)
+        return resumed

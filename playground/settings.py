@@ -1,0 +1,47 @@
+"""Configuration from the environment, read once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _server_key(env: dict[str, str]) -> str | None:
+    if env.get("FAL_KEY", "").strip():
+        return env["FAL_KEY"].strip()
+    if env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"):
+        return f"{env['FAL_KEY_ID']}:{env['FAL_KEY_SECRET']}"
+    return None
+
+
+def _auth(value: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if sep and user and password:
+            pairs.append((user, password))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    # repr=False: settings get logged and printed; the key must not come along.
+    server_key: str | None = field(default=None, repr=False)
+    require_own_key: bool = False  # a public Space should not spend its owner's money
+    auth: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    max_queue: int = 256
+    max_file_mb: int = 200
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            data_dir=Path(env.get("PIKA_DATA_DIR", "data")),
+            server_key=_server_key(env),
+            require_own_key=env.get("PIKA_REQUIRE_OWN_KEY", "").lower() in ("1", "true", "yes"),
+            auth=_auth(env.get("PIKA_AUTH", "")),
+            max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
+            max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
+        )

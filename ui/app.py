@@ -1,0 +1,42 @@
+"""The whole page: key section, one tab per mode, the history."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from playground import catalog
+from playground.service import Playground
+from playground.settings import Settings
+from ui.history_tab import build_history_tab
+from ui.keys import build_key_section
+from ui.modes import ModeTab
+
+CSS = """
+.job-status { min-height: 2.5em; }
+footer { display: none !important; }
+"""
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    app = Playground(settings)
+    # Results and prepared inputs are served straight from our store, not copied per view.
+    gr.set_static_paths([settings.data_dir / "videos", settings.data_dir / "inputs"])
+    with gr.Blocks(title="Pika Playground") as demo:
+        gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
+        key_state = build_key_section(app)
+        mode_tabs: dict[str, ModeTab] = {}
+        with gr.Tabs() as tabs:
+            for mode in catalog.MODES:
+                mode_tabs[mode] = ModeTab(app, mode, key_state)
+                mode_tabs[mode].build()
+            build_history_tab(app, tabs, mode_tabs)
+
+    async def resume_jobs() -> None:
+        app.jobs.resume()
+
+    # Runs on the server's event loop at launch, so resumed jobs live where handlers do.
+    demo.extra_startup_events.append(resume_jobs)
+    # Generation is I/O-bound waiting on fal: never make one user wait for another's job.
+    demo.queue(default_concurrency_limit=None, max_size=settings.max_queue)
+    demo.playground = app  # type: ignore[attr-defined]
+    return demo

@@ -1,0 +1,53 @@
+"""A fal key pasted in the page: held in this session's server-side state, never echoed."""
+
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+
+from playground.service import Playground
+
+_KEY_SHAPE = re.compile(r"^[\w.-]{6,}(:[\w.-]{6,})?$")
+
+
+def _where_jobs_go(app: Playground, has_own: bool) -> str:
+    if has_own:
+        return "Your key is set for this session only. Jobs from this tab go to fal on it."
+    if app.server_key_allowed():
+        return "Jobs go to fal on the server's key. Paste your own to use it instead."
+    if app.settings.server_key:
+        return ("This server does not lend its key to visitors: paste your own fal key to "
+                "generate. Until then you get free local previews.")
+    return ("**Offline demo**: no fal key, so every run renders a local preview (not Pika). "
+            "Paste a fal key to generate for real.")
+
+
+def build_key_section(app: Playground) -> gr.State:
+    key_state = gr.State(None)
+    with gr.Accordion("fal key", open=not app.server_key_allowed()):
+        with gr.Row():
+            box = gr.Textbox(type="password", label="Your fal key", scale=4,
+                             placeholder="key-id:key-secret (kept on the server for this "
+                                         "session only)")
+            use = gr.Button("Use this key", scale=1)
+            forget = gr.Button("Forget my key", scale=1)
+        status = gr.Markdown(_where_jobs_go(app, False))
+
+    def set_key(key: str) -> tuple[str | None, str, str]:
+        key = (key or "").strip()
+        if not _KEY_SHAPE.match(key):
+            raise gr.Error("That does not look like a fal key (key-id:key-secret). "
+                           "Copy it again from fal's dashboard.", title="Check “fal key”")
+        return key, "", _where_jobs_go(app, True)
+
+    def forget_key() -> tuple[None, str, str]:
+        return None, "", _where_jobs_go(app, False)
+
+    # Private and outside the queue: the key is no API parameter and never comes back.
+    for trigger in (use.click, box.submit):
+        trigger(set_key, [box], [key_state, box, status], api_visibility="private",
+                queue=False, show_progress="hidden")
+    forget.click(forget_key, None, [key_state, box, status], api_visibility="private",
+                 queue=False)
+    return key_state

@@ -1,0 +1,301 @@
+"""A tab per mode: a version choice, the widgets its endpoints need, a run, a stop.
+
+A tab is mostly layout; its fields come from the catalog, so a new model
+version is a catalog entry. Keyframes add per-transition rows and reordering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from playground import catalog
+from playground.errors import InputError
+from playground.events import Event
+from playground.service import Playground
+from ui.render import View
+from ui.widgets import update_for, widget_for
+
+MAX_TRANSITIONS = 4
+PRESETS = Path(__file__).resolve().parent.parent / "presets"
+TICK = 1.0  # seconds between elapsed-time updates while nothing else happens
+
+
+async def ticking(events: AsyncIterator[Event], every: float) -> AsyncIterator[Event | None]:
+    """The job's events, with a None whenever `every` seconds pass without one."""
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    end = object()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                await queue.put(event)
+        finally:
+            await queue.put(end)  # type: ignore[arg-type]
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), every)
+            except TimeoutError:
+                yield None
+                continue
+            if item is end:
+                return
+            yield item
+    finally:
+        # The page went away or pressed Stop: let go of the job, never of the job's task.
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _paths(gallery: Any) -> list[str]:
+    items = gallery or []
+    return [item[0] if isinstance(item, list | tuple) else item for item in items]
+
+
+def _api_name(mode: str) -> str:
+    return mode.replace("-", "_")
+
+
+class ModeTab:
+    def __init__(self, app: Playground, mode: str, key_state: gr.State) -> None:
+        self.app = app
+        self.mode = mode
+        self.endpoints = catalog.versions(mode)
+        self.key_state = key_state
+        names: list[str] = []
+        for endpoint in self.endpoints:
+            names += [n for n in endpoint.properties if n not in names and n != "transitions"]
+        media_first = sorted(names, key=lambda n: not n.endswith(("_url", "_urls")))
+        self.names = media_first
+        self.keyframes = any("transitions" in e.properties for e in self.endpoints)
+        self._price_names = tuple(n for n in ("resolution", "duration") if n in names)
+
+    # -- layout ------------------------------------------------------------------
+
+    def build(self) -> None:
+        first = self.endpoints[0]
+        with gr.Tab(catalog.MODES[self.mode], id=self.mode):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=5):
+                    self.version = gr.Radio([e.version for e in self.endpoints],
+                                            value=first.version, label="Model version",
+                                            visible=len(self.endpoints) > 1)
+                    self.about = gr.Markdown(self._about(first))
+                    self.widgets = {n: self._widget(n, first) for n in self.names}
+                    self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
+                    if self.keyframes:
+                        self._build_keyframes()
+                    self.price = gr.Markdown(self._price(first.version))
+                    with gr.Row():
+                        self.run_button = gr.Button("Generate", variant="primary")
+                        self.stop_button = gr.Button("Stop", variant="stop")
+                with gr.Column(scale=5):
+                    self.status = gr.Markdown("Ready.", elem_classes=["job-status"])
+                    self.video = gr.Video(label="Result", interactive=False, autoplay=True,
+                                          buttons=["download"], elem_classes=["result-video"])
+                    self.info = gr.Markdown("")
+                    self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
+                                           interactive=False, autoscroll=True)
+            self._examples()
+        self.job_id = gr.State(None)
+        self._wire()
+
+    def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
+        prop = next(e.properties[name] for e in self.endpoints if name in e.properties)
+        widget = widget_for(name, prop)
+        widget.visible = name in endpoint.properties
+        return widget
+
+    def _build_keyframes(self) -> None:
+        gallery = self.widgets["image_urls"]
+        self.selected = gr.State(None)
+        with gr.Row():
+            earlier = gr.Button("◀ Move earlier", size="sm")
+            later = gr.Button("Move later ▶", size="sm")
+            remove = gr.Button("Remove", size="sm")
+        gr.Markdown("Transitions: a prompt and a length for each step between keyframes "
+                    "(a blank prompt uses the main prompt).")
+        for i in range(MAX_TRANSITIONS):
+            with gr.Row(visible=i == 0) as row:
+                prompt = gr.Textbox(label=f"Transition {i + 1} → {i + 2}", scale=4,
+                                    placeholder="blank = the main prompt")
+                seconds = gr.Number(value=5, label="Seconds", precision=0, minimum=1,
+                                    maximum=25, scale=1)
+            self.transitions.append((prompt, seconds))
+            prompt.row = row  # type: ignore[attr-defined]
+        self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS))
+
+        def select(evt: gr.SelectData) -> int:
+            return evt.index
+
+        def move(images: Any, index: int | None, step: int) -> tuple[list[str], int | None]:
+            paths = _paths(images)
+            if index is None or not 0 <= index < len(paths):
+                raise gr.Error("Click a keyframe first, then move or remove it.")
+            if step == 0:
+                paths.pop(index)
+                return paths, None
+            target = min(max(index + step, 0), len(paths) - 1)
+            paths.insert(target, paths.pop(index))
+            return paths, target
+
+        gallery.select(select, None, self.selected, api_visibility="private")
+        for button, step in ((earlier, -1), (later, 1), (remove, 0)):
+            button.click(lambda images, index, step=step: move(images, index, step),
+                         [gallery, self.selected], [gallery, self.selected],
+                         api_visibility="private")
+        seconds_boxes = [s for _, s in self.transitions]
+        rows = [p.row for p, _ in self.transitions]  # type: ignore[attr-defined]
+
+        def layout(images: Any, *seconds: float | None) -> list[Any]:
+            count = max(len(_paths(images)), 2)
+            shown = [gr.update(visible=i < count - 1) for i in range(MAX_TRANSITIONS)]
+            return [*shown, self._total(count, list(seconds))]
+
+        for trigger in (gallery.change, *(s.change for s in seconds_boxes)):
+            trigger(layout, [gallery, *seconds_boxes], [*rows, self.total],
+                    api_visibility="private", queue=False)
+
+    # -- text --------------------------------------------------------------------
+
+    @staticmethod
+    def _about(endpoint: catalog.Endpoint) -> str:
+        text = f"`{endpoint.id}`"
+        return f"{text} · {endpoint.note}" if endpoint.note else text
+
+    @staticmethod
+    def _total(count: int, seconds: list[float | None]) -> str:
+        total = sum(int(s or 0) for s in seconds[: count - 1])
+        mark = "over the limit: shorten a transition" if total > 25 else "within the limit"
+        return f"Total length: **{total} s** of 25 s ({mark})"
+
+    def _price(self, version: str, *values: Any) -> str:
+        endpoint = catalog.lookup(self.mode, version)
+        args = {"resolution": endpoint.properties.get("resolution", {}).get("default", "720p"),
+                "duration": endpoint.properties.get("duration", {}).get("default", 5)}
+        args |= {n: v for n, v in zip(self._price_names, values, strict=False) if v}
+        if self.keyframes and values:
+            count = max(len(_paths(values[-1])), 2)
+            seconds = values[len(self._price_names):-1]
+            args["transitions"] = [{"duration": int(s or 0)} for s in seconds[: count - 1]]
+        return f"Price: {catalog.estimate_price(endpoint, args)}"
+
+    # -- events ------------------------------------------------------------------
+
+    def _inputs(self) -> list[gr.components.Component]:
+        return [self.version, *self.widgets.values(), *(c for pair in self.transitions
+                                                        for c in pair)]
+
+    def _wire(self) -> None:
+        api = _api_name(self.mode)
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info]
+        self.run_event = self.run_button.click(
+            self.run, [*self._inputs(), self.key_state], outputs, api_name=api,
+            concurrency_limit=None)
+        self.stop_button.click(self.stop, [self.job_id], [self.status], cancels=[self.run_event],
+                               api_name=f"stop_{api}", concurrency_limit=None)
+        self.version.change(self.switch_version, [self.version],
+                            [self.about, *self.widgets.values()], api_visibility="private",
+                            queue=False)
+        price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
+        if self.keyframes:
+            price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
+        for widget in price_inputs:
+            widget.change(self._price, price_inputs, self.price, api_visibility="private",
+                          queue=False)
+
+    def switch_version(self, version: str) -> list[Any]:
+        endpoint = catalog.lookup(self.mode, version)
+        return [self._about(endpoint),
+                *(update_for(endpoint.properties.get(n)) for n in self.names)]
+
+    def form_values(self, version: str, values: list[Any]) -> dict[str, Any]:
+        """Widget values -> the chosen endpoint's fields, as the request builder takes them."""
+        endpoint = catalog.lookup(self.mode, version)
+        by_name = dict(zip(self.names, values[: len(self.names)], strict=True))
+        form = {n: v for n, v in by_name.items() if n in endpoint.properties}
+        for name in ("image_urls",):
+            if name in form:
+                form[name] = _paths(form[name])
+        if "transitions" in endpoint.properties:
+            rest = values[len(self.names):]
+            count = len(form.get("image_urls") or [])
+            form["transitions"] = [{"prompt": rest[2 * i], "duration": rest[2 * i + 1]}
+                                   for i in range(max(count - 1, 0))]
+        return form
+
+    async def run(self, request: gr.Request, version: str, *values: Any
+                  ) -> AsyncIterator[tuple[Any, ...]]:
+        *widget_values, session_key = values
+        logged_in = bool(getattr(request, "username", None))
+        try:
+            form = self.form_values(version, widget_values)
+            job = await self.app.jobs.start(self.mode, version, form, session_key=session_key,
+                                            logged_in=logged_in)
+        except InputError as exc:
+            raise gr.Error(exc.message, title=f"Check “{exc.field}”") from None
+        view = View()
+        yield job.record.id, view.status_line(), "", None, ""
+        async for event in ticking(self.app.jobs.follow(job.record.id), TICK):
+            if event is not None:
+                view.apply(event)
+            yield (gr.skip(), view.status_line(), "\n".join(view.logs),
+                   view.video or gr.skip(), view.info)
+
+    async def stop(self, job_id: str | None) -> str:
+        if not job_id:
+            return "Nothing to stop."
+        return f"**{await self.app.jobs.stop(job_id)}**"
+
+    # -- presets and remix -------------------------------------------------------
+
+    def _examples(self) -> None:
+        path = PRESETS / f"{self.mode}.json"
+        if not path.exists():
+            return
+        presets = json.loads(path.read_text())
+        inputs = [self.version, *self.widgets.values()]
+        rows = []
+        for preset in presets:
+            values = preset["values"]
+            row = [preset["version"]]
+            for name in self.names:
+                value = values.get(name)
+                if isinstance(value, list):
+                    value = [str(PRESETS / v) for v in value]
+                elif name.endswith("_url") and value:
+                    value = str(PRESETS / value)
+                row.append(value)
+            rows.append(row)
+        gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing runs)",
+                    example_labels=[p["label"] for p in presets], cache_examples=False)
+
+    def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
+        """Updates for this tab's inputs that put a past job's settings back."""
+        endpoint = catalog.lookup(self.mode, version)
+        updates: list[Any] = [gr.update(value=version)]
+        for name in self.names:
+            prop = endpoint.properties.get(name)
+            if prop is None:
+                updates.append(gr.update(visible=False))
+            else:
+                updates.append(gr.update(visible=True, value=form.get(name)))
+        transitions = form.get("transitions") or []
+        for i in range(MAX_TRANSITIONS if self.keyframes else 0):
+            step = transitions[i] if i < len(transitions) else {}
+            updates += [gr.update(value=step.get("prompt", "")),
+                        gr.update(value=step.get("duration", 5))]
+        return updates
+
+    def inputs(self) -> list[gr.components.Component]:
+        return self._inputs()

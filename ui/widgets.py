@@ -1,0 +1,53 @@
+"""One catalog property -> one widget, and the update that fits it to another version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from playground.catalog import Schema
+
+PLACEHOLDERS = {
+    "seed": "blank = random (the seed used is shown with the result)",
+    "modify_region": "e.g. the red car on the left",
+}
+
+
+def widget_for(name: str, prop: Schema) -> gr.components.Component:
+    label = prop.get("title", name)
+    info = prop.get("description")
+    media = prop.get("x-media") or prop.get("items", {}).get("x-media")
+    if prop.get("type") == "array" and media == "image":
+        return gr.Gallery(label=f"{label} ({prop.get('minItems', 1)} to {prop.get('maxItems')})",
+                          type="filepath", file_types=["image"], interactive=True, columns=5,
+                          height=220, object_fit="contain", elem_id=f"{name}")
+    if media == "image":
+        return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=260)
+    if media == "video":
+        return gr.Video(label=label, sources=["upload"], height=260)
+    if "enum" in prop:
+        options = prop["enum"]
+        if len(options) <= 3:
+            return gr.Radio(options, value=prop.get("default"), label=label, info=info)
+        return gr.Dropdown(options, value=prop.get("default", options[0]), label=label, info=info)
+    if prop.get("type") == "integer":
+        return gr.Number(value=prop.get("default"), label=label, precision=0,
+                         minimum=prop.get("minimum"), maximum=prop.get("maximum"),
+                         placeholder=PLACEHOLDERS.get(name), info=info)
+    lines = 3 if name == "prompt" else 1
+    return gr.Textbox(value=prop.get("default", ""), label=label, lines=lines,
+                      max_length=prop.get("maxLength"), placeholder=PLACEHOLDERS.get(name),
+                      info=info)
+
+
+def update_for(prop: Schema | None) -> dict[str, Any]:
+    """Shows and resets a widget for a version that has the field; hides it otherwise."""
+    if prop is None:
+        return gr.update(visible=False)
+    if "enum" in prop:
+        return gr.update(visible=True, choices=prop["enum"], value=prop.get("default"),
+                         label=prop.get("title"))
+    if "default" in prop:  # a typed prompt survives a version switch; defaults follow it
+        return gr.update(visible=True, value=prop["default"])
+    return gr.update(visible=True)
