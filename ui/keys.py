@@ -29,10 +29,10 @@ def build_key_section(app: Playground) -> gr.State:
         with gr.Row():
             box = gr.Textbox(type="password", label="Your fal key", scale=4,
                              placeholder="key-id:key-secret (kept on the server for this "
-                                         "session only)")
-            use = gr.Button("Use this key", scale=1)
+                                         "session only)", elem_id="fal-key")
+            use = gr.Button("Use this key", scale=1, elem_id="fal-key-use")
             forget = gr.Button("Forget my key", scale=1)
-        status = gr.Markdown(_where_jobs_go(app, False))
+        status = gr.Markdown(_where_jobs_go(app, False), elem_id="fal-key-status")
 
     def set_key(key: str) -> tuple[str | None, str, str]:
         key = (key or "").strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,10 @@ from ui.render import View
 from ui.widgets import update_for, widget_for
 
 MAX_TRANSITIONS = 4
+# Form order, whatever order the catalog lists fields in: inputs first, then words, then knobs.
+FIELD_ORDER = ["image_url", "image_urls", "video_url", "prompt", "negative_prompt", "pikaffect",
+               "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
+               "seed"]
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TICK = 1.0  # seconds between elapsed-time updates while nothing else happens
 
@@ -75,8 +80,8 @@ class ModeTab:
         names: list[str] = []
         for endpoint in self.endpoints:
             names += [n for n in endpoint.properties if n not in names and n != "transitions"]
-        media_first = sorted(names, key=lambda n: not n.endswith(("_url", "_urls")))
-        self.names = media_first
+        self.names = sorted(names, key=lambda n: FIELD_ORDER.index(n) if n in FIELD_ORDER
+                            else len(FIELD_ORDER))
         self.keyframes = any("transitions" in e.properties for e in self.endpoints)
         self._price_names = tuple(n for n in ("resolution", "duration") if n in names)
 
@@ -97,13 +102,16 @@ class ModeTab:
                         self._build_keyframes()
                     self.price = gr.Markdown(self._price(first.version))
                     with gr.Row():
-                        self.run_button = gr.Button("Generate", variant="primary")
-                        self.stop_button = gr.Button("Stop", variant="stop")
+                        self.run_button = gr.Button("Generate", variant="primary",
+                                                    elem_id=f"{self.mode}-run")
+                        self.stop_button = gr.Button("Stop", variant="stop",
+                                                     elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
-                    self.status = gr.Markdown("Ready.", elem_classes=["job-status"])
+                    self.status = gr.Markdown("Ready.", elem_classes=["job-status"],
+                                              elem_id=f"{self.mode}-status")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
-                                          buttons=["download"], elem_classes=["result-video"])
-                    self.info = gr.Markdown("")
+                                          buttons=["download"], elem_id=f"{self.mode}-result")
+                    self.info = gr.Markdown("", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
             self._examples()
@@ -111,9 +119,15 @@ class ModeTab:
         self._wire()
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
-        prop = next(e.properties[name] for e in self.endpoints if name in e.properties)
+        props = [e.properties[name] for e in self.endpoints if name in e.properties]
+        prop = dict(props[0])
+        if "enum" in prop:
+            # Every version's options pass the widget, so the request builder (not Gradio)
+            # answers a value this version lacks, naming the field.
+            prop["enum"] = list(dict.fromkeys(o for p in props for o in p["enum"]))
         widget = widget_for(name, prop)
         widget.visible = name in endpoint.properties
+        widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
         return widget
 
     def _build_keyframes(self) -> None:
@@ -128,12 +142,14 @@ class ModeTab:
         for i in range(MAX_TRANSITIONS):
             with gr.Row(visible=i == 0) as row:
                 prompt = gr.Textbox(label=f"Transition {i + 1} → {i + 2}", scale=4,
-                                    placeholder="blank = the main prompt")
+                                    placeholder="blank = the main prompt",
+                                    elem_id=f"keyframes-t{i + 1}-prompt")
                 seconds = gr.Number(value=5, label="Seconds", precision=0, minimum=1,
-                                    maximum=25, scale=1)
+                                    maximum=25, scale=1, elem_id=f"keyframes-t{i + 1}-seconds")
             self.transitions.append((prompt, seconds))
             prompt.row = row  # type: ignore[attr-defined]
-        self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS))
+        self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS),
+                                 elem_id="keyframes-total")
 
         def select(evt: gr.SelectData) -> int:
             return evt.index
@@ -200,7 +216,7 @@ class ModeTab:
         api = _api_name(self.mode)
         outputs = [self.job_id, self.status, self.logs, self.video, self.info]
         self.run_event = self.run_button.click(
-            self.run, [*self._inputs(), self.key_state], outputs, api_name=api,
+            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api,
             concurrency_limit=None)
         self.stop_button.click(self.stop, [self.job_id], [self.status], cancels=[self.run_event],
                                api_name=f"stop_{api}", concurrency_limit=None)
@@ -213,6 +229,23 @@ class ModeTab:
         for widget in price_inputs:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
+
+    def _named(self, run: Any) -> Any:
+        """`run` with one named parameter per input, so API callers see real field names."""
+
+        async def handler(*args: Any) -> AsyncIterator[tuple[Any, ...]]:
+            async for update in run(*args):
+                yield update
+
+        names = ["version", *self.names]
+        for i in range(len(self.transitions)):
+            names += [f"transition_{i + 1}_prompt", f"transition_{i + 1}_seconds"]
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("request", kind, annotation=gr.Request)]
+            + [inspect.Parameter(n, kind) for n in [*names, "session_key"]])
+        handler.__annotations__ = {"request": gr.Request}  # Gradio reads hints from here
+        return handler
 
     def switch_version(self, version: str) -> list[Any]:
         endpoint = catalog.lookup(self.mode, version)

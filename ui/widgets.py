@@ -21,7 +21,7 @@ def widget_for(name: str, prop: Schema) -> gr.components.Component:
     if prop.get("type") == "array" and media == "image":
         return gr.Gallery(label=f"{label} ({prop.get('minItems', 1)} to {prop.get('maxItems')})",
                           type="filepath", file_types=["image"], interactive=True, columns=5,
-                          height=220, object_fit="contain", elem_id=f"{name}")
+                          height=220, object_fit="contain")
     if media == "image":
         return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=260)
     if media == "video":
