@@ -287,9 +287,13 @@ class JobManager:
                 self._launch(job, self._follow(job))
                 resumed += 1
                 continue
+            elif record.backend == "local":
+                record.status, record.error = "failed", (
+                    "A restart interrupted this local preview; run it again (previews are free).")
             else:
                 record.status, record.error = "failed", (
-                    f"The server restarted while this job ran (request id {record.request_id}) "
-                    "on a key that is not kept; its result could not be fetched.")
+                    f"The server restarted while this job ran at fal (request id "
+                    f"{record.request_id}) on a key pasted in a page, which is never stored, so "
+                    "its result could not be fetched here.")
             self.history.save(record)
         return resumed

@@ -32,6 +32,8 @@ class Settings:
     require_own_key: bool = False  # a public Space should not spend its owner's money
     auth: list[tuple[str, str]] = field(default_factory=list, repr=False)
     max_queue: int = 256
+    # Jobs mostly wait on fal, so by default nobody waits on anybody: no limit.
+    concurrency: int | None = None
     max_file_mb: int = 200
 
     @classmethod
@@ -43,5 +45,6 @@ class Settings:
             require_own_key=env.get("PIKA_REQUIRE_OWN_KEY", "").lower() in ("1", "true", "yes"),
             auth=_auth(env.get("PIKA_AUTH", "")),
             max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
+            concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
             max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
         )

@@ -36,7 +36,8 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     # Runs on the server's event loop at launch, so resumed jobs live where handlers do.
     demo.extra_startup_events.append(resume_jobs)
-    # Generation is I/O-bound waiting on fal: never make one user wait for another's job.
-    demo.queue(default_concurrency_limit=None, max_size=settings.max_queue)
+    # Generation is I/O-bound waiting on fal: never make one user wait for another's job
+    # (Gradio's default is one job per event at a time).
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     demo.playground = app  # type: ignore[attr-defined]
     return demo

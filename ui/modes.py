@@ -216,8 +216,7 @@ class ModeTab:
         api = _api_name(self.mode)
         outputs = [self.job_id, self.status, self.logs, self.video, self.info]
         self.run_event = self.run_button.click(
-            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api,
-            concurrency_limit=None)
+            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api)
         self.stop_button.click(self.stop, [self.job_id], [self.status], cancels=[self.run_event],
                                api_name=f"stop_{api}", concurrency_limit=None)
         self.version.change(self.switch_version, [self.version],

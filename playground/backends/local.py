@@ -17,6 +17,7 @@ from typing import Any
 
 from playground.backends import Submission
 from playground.catalog import Endpoint
+from playground.errors import FalError
 from playground.events import Queued, Running
 
 SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
@@ -44,6 +45,8 @@ class _LocalJob:
     endpoint: Endpoint
     arguments: dict[str, Any]
     output: Path | None = None
+    started: bool = False
+    cancelled: bool = False
 
 
 class LocalBackend:
@@ -69,6 +72,9 @@ class LocalBackend:
         job = self._jobs[sub.request_id]
         yield Queued(sub.request_id, 0)
         await asyncio.sleep(self._queue_seconds)
+        if job.cancelled:
+            raise FalError("Cancelled before the preview started.")
+        job.started = True
         args = job.arguments
         width, height = output_size(args)
         seconds = output_seconds(args)
@@ -97,4 +103,8 @@ class LocalBackend:
         self._jobs = {k: v for k, v in self._jobs.items() if v.output != Path(url)}
 
     async def cancel(self, sub: Submission) -> bool:
-        return False  # a local preview is free; it just finishes
+        job = self._jobs.get(sub.request_id)
+        if job is None or job.started:
+            return False
+        job.cancelled = True
+        return True

@@ -1,0 +1,109 @@
+"""Each tab filled in and run in real Chromium; the result video must play.
+
+Runs the offline demo (no key), so the page, queue, events and video element
+are all real while nothing leaves the machine. Screenshots of every tab go to
+`artifacts/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from playground import catalog
+from tests.apprunner import ROOT, RunningApp, running_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+MEDIA = ROOT / "presets" / "media"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+         "--autoplay-policy=no-user-gesture-required"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")]
+
+
+@pytest.fixture(scope="module")
+def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    with running_app({}, tmp_path_factory.mktemp("browser")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, offline_app):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(offline_app.url)
+    yield page
+    context.close()
+
+
+def upload(page, selector: str, *files: Path) -> None:  # type: ignore[no-untyped-def]
+    page.locator(f"{selector} input[type=file]").set_input_files([str(f) for f in files])
+
+
+def prompt(page, mode: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator(f"#{mode}-prompt textarea").fill(text)
+
+
+FILLERS: dict[str, Callable[..., None]] = {
+    "text-to-video": lambda page: prompt(page, "text-to-video", "a paper boat on a rainy street"),
+    "image-to-video": lambda page: (
+        upload(page, "#image-to-video-image_url", MEDIA / "sailboat.jpg"),
+        prompt(page, "image-to-video", "the boat drifts, slow dolly out")),
+    "keyframes": lambda page: (
+        upload(page, "#keyframes-image_urls", MEDIA / "dawn-hills.jpg", MEDIA / "sailboat.jpg",
+               MEDIA / "night-city.jpg"),
+        page.locator("#keyframes-t2-prompt textarea, #keyframes-t2-prompt input").first.wait_for(),
+        prompt(page, "keyframes", "from hills to sea to city")),
+    "scenes": lambda page: (
+        upload(page, "#scenes-image_urls", MEDIA / "teacup.jpg", MEDIA / "sailboat.jpg"),
+        prompt(page, "scenes", "a giant teacup floats beside the boat")),
+    "effects": lambda page: upload(page, "#effects-image_url", MEDIA / "teacup.jpg"),
+    "additions": lambda page: (
+        upload(page, "#additions-video_url", MEDIA / "street.mp4"),
+        upload(page, "#additions-image_url", MEDIA / "sailboat.jpg")),
+    "swaps": lambda page: (
+        upload(page, "#swaps-video_url", MEDIA / "street.mp4"),
+        page.locator("#swaps-modify_region input, #swaps-modify_region textarea").first.fill(
+            "the tallest building")),
+}
+
+
+@pytest.mark.parametrize("mode", list(catalog.MODES))
+def test_each_tab_runs_and_its_video_plays(page, mode: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("tab", name=catalog.MODES[mode], exact=True).click()
+    FILLERS[mode](page)
+    page.locator(f"#{mode}-run").click()
+    video = page.locator(f"#{mode}-result video")
+    video.wait_for(state="attached", timeout=90_000)
+    handle = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
+                           timeout=30_000)
+    page.evaluate("v => { v.muted = true; return v.play(); }", handle)
+    page.wait_for_function("v => v.currentTime > 0.2", arg=handle, timeout=30_000)
+    assert "Done" in page.locator(f"#{mode}-status").inner_text()
+    assert "seed" in page.locator(f"#{mode}-info").inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{mode}.png"), full_page=True)
+
+
+def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("tab", name="Text to video", exact=True).click()
+    page.locator("#text-to-video-run").click()
+    toast = page.get_by_text("Prompt is required")
+    toast.wait_for(timeout=15_000)
+    assert page.locator("#text-to-video-result video").count() == 0
