@@ -25,7 +25,7 @@ from ui.widgets import update_for, widget_for
 
 MAX_TRANSITIONS = 4
 # Form order, whatever order the catalog lists fields in: inputs first, then words, then knobs.
-FIELD_ORDER = ["image_url", "image_urls", "video_url", "prompt", "negative_prompt", "pikaffect",
+FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "negative_prompt",
                "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
                "seed"]
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
@@ -84,6 +84,7 @@ class ModeTab:
                             else len(FIELD_ORDER))
         self.keyframes = any("transitions" in e.properties for e in self.endpoints)
         self._price_names = tuple(n for n in ("resolution", "duration") if n in names)
+        self._choices: dict[str, list[str]] = {}
 
     # -- layout ------------------------------------------------------------------
 
@@ -121,10 +122,14 @@ class ModeTab:
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]
         prop = dict(props[0])
-        if "enum" in prop:
+        options = list(dict.fromkeys(o for p in props for o in p.get("enum", [])))
+        if options:
             # Every version's options pass the widget, so the request builder (not Gradio)
-            # answers a value this version lacks, naming the field.
-            prop["enum"] = list(dict.fromkeys(o for p in props for o in p["enum"]))
+            # answers a value this version lacks, naming the field. An integer field that
+            # shares the widget (v2.1's duration) picks from the same options.
+            prop["enum"] = options
+            prop["default"] = str(prop.get("default", options[0]))
+            self._choices[name] = options
         widget = widget_for(name, prop)
         widget.visible = name in endpoint.properties
         widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
@@ -249,7 +254,8 @@ class ModeTab:
     def switch_version(self, version: str) -> list[Any]:
         endpoint = catalog.lookup(self.mode, version)
         return [self._about(endpoint),
-                *(update_for(endpoint.properties.get(n)) for n in self.names)]
+                *(update_for(endpoint.properties.get(n), self._choices.get(n))
+                  for n in self.names)]
 
     def form_values(self, version: str, values: list[Any]) -> dict[str, Any]:
         """Widget values -> the chosen endpoint's fields, as the request builder takes them."""

@@ -31,6 +31,9 @@ def widget_for(name: str, prop: Schema) -> gr.components.Component:
         if len(options) <= 3:
             return gr.Radio(options, value=prop.get("default"), label=label, info=info)
         return gr.Dropdown(options, value=prop.get("default", options[0]), label=label, info=info)
+    if name == "seed":
+        # A text box, because a number box shows 0 when empty, and blank must mean "random".
+        return gr.Textbox(label=label, placeholder=PLACEHOLDERS["seed"], max_lines=1)
     if prop.get("type") == "integer":
         return gr.Number(value=prop.get("default"), label=label, precision=0,
                          minimum=prop.get("minimum"), maximum=prop.get("maximum"),
@@ -41,13 +44,17 @@ def widget_for(name: str, prop: Schema) -> gr.components.Component:
                       info=info)
 
 
-def update_for(prop: Schema | None) -> dict[str, Any]:
-    """Shows and resets a widget for a version that has the field; hides it otherwise."""
+def update_for(prop: Schema | None, choices: list[str] | None = None) -> dict[str, Any]:
+    """Shows and resets a widget for a version that has the field; hides it otherwise.
+
+    `choices` stands in for an integer field drawn as a choice (v2.1's duration).
+    """
     if prop is None:
         return gr.update(visible=False)
-    if "enum" in prop:
-        return gr.update(visible=True, choices=prop["enum"], value=prop.get("default"),
-                         label=prop.get("title"))
+    options = prop.get("enum") or choices
+    if options:
+        return gr.update(visible=True, choices=options,
+                         value=str(prop.get("default", options[0])), label=prop.get("title"))
     if "default" in prop:  # a typed prompt survives a version switch; defaults follow it
         return gr.update(visible=True, value=prop["default"])
     return gr.update(visible=True)
