@@ -146,7 +146,7 @@ class ModeTab:
                     "(a blank prompt uses the main prompt).")
         for i in range(MAX_TRANSITIONS):
             with gr.Row(visible=i == 0) as row:
-                prompt = gr.Textbox(label=f"Transition {i + 1} → {i + 2}", scale=4,
+                prompt = gr.Textbox("", label=f"Transition {i + 1} → {i + 2}", scale=4,
                                     placeholder="blank = the main prompt",
                                     elem_id=f"keyframes-t{i + 1}-prompt")
                 seconds = gr.Number(value=5, label="Seconds", precision=0, minimum=1,

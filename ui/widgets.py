@@ -33,7 +33,7 @@ def widget_for(name: str, prop: Schema) -> gr.components.Component:
         return gr.Dropdown(options, value=prop.get("default", options[0]), label=label, info=info)
     if name == "seed":
         # A text box, because a number box shows 0 when empty, and blank must mean "random".
-        return gr.Textbox(label=label, placeholder=PLACEHOLDERS["seed"], max_lines=1)
+        return gr.Textbox("", label=label, placeholder=PLACEHOLDERS["seed"], max_lines=1)
     if prop.get("type") == "integer":
         return gr.Number(value=prop.get("default"), label=label, precision=0,
                          minimum=prop.get("minimum"), maximum=prop.get("maximum"),
