@@ -1,0 +1,31 @@
+"""Shared fixtures: the fake fal cloud, started once, scripted and counted per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakefal import FakeFal
+
+
+@pytest.fixture(scope="session")
+def fakefal_server() -> Iterator[FakeFal]:
+    fake = FakeFal().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fakefal(fakefal_server: FakeFal) -> FakeFal:
+    """The fake with a clean script and no records."""
+    fakefal_server.reset()
+    return fakefal_server
+
+
+@pytest.fixture
+def fal_env(fakefal: FakeFal, monkeypatch: pytest.MonkeyPatch) -> FakeFal:
+    """This process reaches the fake through the environment, as a client would."""
+    for name, value in fakefal.env.items():
+        monkeypatch.setenv(name, value)
+    return fakefal
