@@ -126,7 +126,8 @@ def _transitions(prop: Schema, value: Any, keyframes: int) -> list[dict[str, Any
         item: dict[str, Any] = {}
         duration = raw.get("duration")
         item["duration"] = 5 if _blank(duration) else _integer(
-            f"transitions[{i}].duration", item_props["duration"], duration
+            "transitions", {**item_props["duration"], "title": f"Transition {i} length (s)"},
+            duration,
         )
         if not _blank(raw.get("prompt")):
             item["prompt"] = _string(

@@ -149,8 +149,8 @@ class ModeTab:
                 prompt = gr.Textbox("", label=f"Transition {i + 1} → {i + 2}", scale=4,
                                     placeholder="blank = the main prompt",
                                     elem_id=f"keyframes-t{i + 1}-prompt")
-                seconds = gr.Number(value=5, label="Seconds", precision=0, minimum=1,
-                                    maximum=25, scale=1, elem_id=f"keyframes-t{i + 1}-seconds")
+                seconds = gr.Number(value=5, label="Seconds", precision=0, scale=1,
+                                    elem_id=f"keyframes-t{i + 1}-seconds")
             self.transitions.append((prompt, seconds))
             prompt.row = row  # type: ignore[attr-defined]
         self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS),

@@ -33,6 +33,9 @@ HOSTS = ["queue.fal.run", "queue.falrun.com", "fal.run", "falrun.com", "rest.fal
          "v3.fal.media", "fal.media", "v3b.fal.media"]
 CDN = "https://v3.fal.media"
 DEFAULT_LOGS = ("Loading model", "Generating frames", "Encoding video")
+RECORD = web.RequestKey("record", object)
+KEY = web.RequestKey("key", object)
+BODY = web.RequestKey("body", object)
 
 
 @dataclass
@@ -211,7 +214,7 @@ class FakeFal:
             except ValueError:
                 body = raw[:200].decode(errors="replace")
         record = self._record(request, stage, key, body)
-        request["record"], request["key"], request["body"] = record, key, body
+        request[RECORD], request[KEY], request[BODY] = record, key, body
         fault = self._take_fault(stage)
         if fault == "drop":
             if stage == "submit":  # fal got it: the job exists although the answer is lost
@@ -262,7 +265,7 @@ class FakeFal:
         return "other"
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        stage = request["record"].stage
+        stage = request[RECORD].stage
         handler = {"submit": self._submit, "status": self._status, "stream": self._stream,
                    "result": self._result, "cancel": self._cancel, "token": self._token,
                    "initiate": self._initiate, "upload": self._upload, "cdn": self._cdn}
@@ -274,7 +277,7 @@ class FakeFal:
         endpoint = request.path.strip("/")
         if endpoint not in schemas.SCHEMAS:
             return _error(404, f"Application '{endpoint}' not found")
-        body = request["body"]
+        body = request[BODY]
         model, detail = schemas.validate(endpoint, body)
         if model is None:
             return _error(422, detail)
@@ -283,7 +286,7 @@ class FakeFal:
             return _error(422, media_errors)
         owner, alias = endpoint.split("/")[:2]
         job = Job(uuid.uuid4().hex, endpoint, f"{owner}/{alias}", body,
-                  self._script_for(endpoint), request["key"], schemas.expected_output(model))
+                  self._script_for(endpoint), request[KEY], schemas.expected_output(model))
         self.jobs[job.id] = job
         position = job.script.queue_positions - 1
         return web.json_response({"request_id": job.id, **job.urls(),
@@ -356,7 +359,7 @@ class FakeFal:
                                                               time.gmtime(time.time() + 3600))})
 
     async def _initiate(self, request: web.Request) -> web.Response:
-        name = (request["body"] or {}).get("file_name") or "upload.bin"
+        name = (request[BODY] or {}).get("file_name") or "upload.bin"
         path = f"/files/{uuid.uuid4().hex}/{name}"
         return web.json_response({"upload_url": CDN + path, "file_url": CDN + path})
 
@@ -372,7 +375,7 @@ class FakeFal:
             name = request.headers.get("X-Fal-File-Name", "upload.bin")
             path = f"/files/{uuid.uuid4().hex}/{name}"
         self.files[path] = (data, content_type)
-        request["record"].body = {"bytes": len(data), "content_type": content_type}
+        request[RECORD].body = {"bytes": len(data), "content_type": content_type}
         return web.json_response({"access_url": CDN + path})
 
     async def _cdn(self, request: web.Request) -> web.Response:
