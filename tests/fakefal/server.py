@@ -169,6 +169,7 @@ class FakeFal:
         with self._lock:
             self._default, self._scripts, self._faults = Script(), {}, {}
             self.records.clear()
+            self.jobs.clear()
             self.keys = {FAKE_KEY}
 
     def allow_key(self, key: str) -> None:
@@ -521,6 +522,8 @@ def _decodes(data: bytes, kind: str) -> bool:
 
     try:
         with av.open(io.BytesIO(data)) as container:
-            return bool(container.streams.video)
+            # FFmpeg also opens a still image as a one-frame "video"; fal would not take it.
+            still = container.format.name.endswith("_pipe") or container.format.name == "image2"
+            return bool(container.streams.video) and not still
     except Exception:  # same: a failure to open is the answer
         return False
