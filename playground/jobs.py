@@ -275,7 +275,11 @@ class JobManager:
         resumed = 0
         server = self._server_backend()
         for record in self.history.unfinished():
-            if record.request_id is None:
+            if record.request_id is None and record.status == "submitting":
+                record.status, record.error = "failed", (
+                    "The server stopped while sending this job to fal, so fal may or may not "
+                    "have it: check your requests on fal's dashboard before running it again.")
+            elif record.request_id is None:
                 record.status, record.error = "failed", (
                     "The server stopped before this job reached fal: nothing was charged. "
                     "Run it again.")

@@ -1,0 +1,67 @@
+"""Every fal failure becomes a message a person can act on, and the history says so."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+from tests.apprunner import RunningApp, running_app
+from tests.fakefal import FakeFal
+
+T2V = "/text_to_video"
+
+
+def run(app: RunningApp, prompt: str) -> tuple[str, list[object]]:
+    client = Client(app.url, verbose=False)
+    status, _logs, _video, _info = client.predict(version="v2.2", prompt=prompt, api_name=T2V)
+    row = next(r for r in client.predict(api_name="/history")["data"] if r[4] == prompt)
+    return status, row
+
+
+CASES = [
+    ("submit-401", {"faults": {"submit": [401]}}, "did not accept the API key (HTTP 401)"),
+    ("submit-403", {"faults": {"submit": [403]}}, "refused this request (HTTP 403)"),
+    ("submit-422", {"faults": {"submit": [422]}},
+     "refused the input (HTTP 422): prompt: Scripted validation error"),
+    ("submit-429", {"faults": {"submit": [429] * 4}}, "rate-limiting this key (HTTP 429)"),
+    ("submit-500", {"faults": {"submit": [500]}}, "server error (HTTP 500)"),
+    ("job-fails", {"fail_job": "CUDA out of memory"}, "the job failed at fal: CUDA out of memory"),
+    ("result-expired", {"result_expired": True}, "link to the finished video has expired"),
+]
+
+
+@pytest.mark.parametrize(("name", "script", "message"), CASES, ids=[c[0] for c in CASES])
+def test_fal_failures_are_explained_and_recorded(app: RunningApp, fakefal: FakeFal, name,
+                                                 script, message) -> None:
+    fakefal.script(**script)
+    status, row = run(app, f"case {name}")
+    assert message in status
+    assert row[3] == "failed"
+
+
+def test_a_dropped_submit_is_never_sent_twice(app: RunningApp, fakefal: FakeFal) -> None:
+    fakefal.script(faults={"submit": ["drop"]})
+    status, row = run(app, "dropped")
+    assert "not sent again" in status and "dashboard" in status
+    assert fakefal.count("submit") == 1 and len(fakefal.jobs) == 1
+    assert row[3] == "failed"
+
+
+@pytest.mark.parametrize("faults", [
+    {"status": [500, 503, "drop"]},
+    {"result": [502, "drop"]},
+    {"cdn": [404]},  # the result URL fails once, then works
+], ids=["status", "result", "cdn"])
+def test_transient_failures_after_submit_are_ridden_out(app: RunningApp, fakefal: FakeFal,
+                                                        faults) -> None:
+    fakefal.script(faults=faults)
+    status, row = run(app, f"transient {sorted(faults)}")
+    assert "Done" in status and row[3] == "done"
+    assert fakefal.count("submit") == 1
+
+
+def test_fal_unreachable(tmp_path, fakefal: FakeFal) -> None:
+    env = {**fakefal.env, "HTTPS_PROXY": "http://127.0.0.1:9"}  # nothing listens there
+    with running_app(env, tmp_path) as app:
+        status, row = run(app, "offline network")
+    assert "could not reach fal" in status and row[3] == "failed"
