@@ -130,6 +130,9 @@ def probe_video(src: str | os.PathLike[str], *, field: str) -> VideoInfo:
             streams = container.streams.video
             if not streams:
                 raise InputError(field, "this file has no video track. Upload an MP4 or MOV.")
+            if container.format.name.endswith("_pipe") or container.format.name == "image2":
+                raise InputError(field, "this is a still image, not a video. Upload an MP4, "
+                                        "MOV or WebM.")
             stream = streams[0]
             duration = _duration(container, stream)
             frames = stream.frames or _count_frames(container, stream, limit=2)

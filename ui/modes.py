@@ -20,6 +20,7 @@ from playground import catalog
 from playground.errors import InputError
 from playground.events import Event
 from playground.service import Playground
+from ui.lenient import lenient
 from ui.render import View
 from ui.widgets import update_for, widget_for
 
@@ -93,9 +94,9 @@ class ModeTab:
         with gr.Tab(catalog.MODES[self.mode], id=self.mode):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5):
-                    self.version = gr.Radio([e.version for e in self.endpoints],
-                                            value=first.version, label="Model version",
-                                            visible=len(self.endpoints) > 1)
+                    self.version = lenient(gr.Radio([e.version for e in self.endpoints],
+                                                    value=first.version, label="Model version",
+                                                    visible=len(self.endpoints) > 1))
                     self.about = gr.Markdown(self._about(first))
                     self.widgets = {n: self._widget(n, first) for n in self.names}
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
@@ -149,8 +150,8 @@ class ModeTab:
                 prompt = gr.Textbox("", label=f"Transition {i + 1} → {i + 2}", scale=4,
                                     placeholder="blank = the main prompt",
                                     elem_id=f"keyframes-t{i + 1}-prompt")
-                seconds = gr.Number(value=5, label="Seconds", precision=0, scale=1,
-                                    elem_id=f"keyframes-t{i + 1}-seconds")
+                seconds = lenient(gr.Number(value=5, label="Seconds", precision=0, scale=1,
+                                            elem_id=f"keyframes-t{i + 1}-seconds"))
             self.transitions.append((prompt, seconds))
             prompt.row = row  # type: ignore[attr-defined]
         self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS),
@@ -259,7 +260,10 @@ class ModeTab:
 
     def form_values(self, version: str, values: list[Any]) -> dict[str, Any]:
         """Widget values -> the chosen endpoint's fields, as the request builder takes them."""
-        endpoint = catalog.lookup(self.mode, version)
+        try:
+            endpoint = catalog.lookup(self.mode, version)
+        except KeyError as exc:
+            raise InputError("version", f"Model version: {exc.args[0]}") from None
         by_name = dict(zip(self.names, values[: len(self.names)], strict=True))
         form = {n: v for n, v in by_name.items() if n in endpoint.properties}
         for name in ("image_urls",):
@@ -268,8 +272,9 @@ class ModeTab:
         if "transitions" in endpoint.properties:
             rest = values[len(self.names):]
             count = len(form.get("image_urls") or [])
+            # More than five keyframes has no rows to read: the count check refuses it first.
             form["transitions"] = [{"prompt": rest[2 * i], "duration": rest[2 * i + 1]}
-                                   for i in range(max(count - 1, 0))]
+                                   for i in range(min(max(count - 1, 0), MAX_TRANSITIONS))]
         return form
 
     async def run(self, request: gr.Request, version: str, *values: Any
@@ -281,7 +286,7 @@ class ModeTab:
             job = await self.app.jobs.start(self.mode, version, form, session_key=session_key,
                                             logged_in=logged_in)
         except InputError as exc:
-            raise gr.Error(exc.message, title=f"Check “{exc.field}”") from None
+            raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
         yield job.record.id, view.status_line(), "", None, ""
         async for event in ticking(self.app.jobs.follow(job.record.id), TICK):
@@ -289,6 +294,15 @@ class ModeTab:
                 view.apply(event)
             yield (gr.skip(), view.status_line(), "\n".join(view.logs),
                    view.video or gr.skip(), view.info)
+
+    def _explain(self, version: str, exc: InputError) -> str:
+        """The message with the field's label in front, as the person sees the form."""
+        try:
+            prop = catalog.lookup(self.mode, version).properties.get(exc.field, {})
+        except KeyError:
+            prop = {}
+        label = prop.get("title", exc.field)
+        return exc.message if exc.message.startswith(label) else f"{label}: {exc.message}"
 
     async def stop(self, job_id: str | None) -> str:
         if not job_id:

@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from playground.catalog import Schema
+from ui.lenient import lenient
 
 PLACEHOLDERS = {
     "seed": "blank = random (the seed used is shown with the result)",
@@ -23,21 +24,22 @@ def widget_for(name: str, prop: Schema) -> gr.components.Component:
                           type="filepath", file_types=["image"], interactive=True, columns=5,
                           height=220, object_fit="contain")
     if media == "image":
-        return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=260)
+        return lenient(gr.Image(label=label, type="filepath", image_mode=None,
+                                sources=["upload", "clipboard"], height=260))
     if media == "video":
         return gr.Video(label=label, sources=["upload"], height=260)
     if "enum" in prop:
         options = prop["enum"]
         if len(options) <= 3:
-            return gr.Radio(options, value=prop.get("default"), label=label, info=info)
-        return gr.Dropdown(options, value=prop.get("default", options[0]), label=label, info=info)
+            return lenient(gr.Radio(options, value=prop.get("default"), label=label, info=info))
+        return lenient(gr.Dropdown(options, value=prop.get("default", options[0]), label=label,
+                                   info=info))
     if name == "seed":
         # A text box, because a number box shows 0 when empty, and blank must mean "random".
         return gr.Textbox("", label=label, placeholder=PLACEHOLDERS["seed"], max_lines=1)
     if prop.get("type") == "integer":
-        return gr.Number(value=prop.get("default"), label=label, precision=0,
-                         minimum=prop.get("minimum"), maximum=prop.get("maximum"),
-                         placeholder=PLACEHOLDERS.get(name), info=info)
+        return lenient(gr.Number(value=prop.get("default"), label=label, precision=0,
+                                 placeholder=PLACEHOLDERS.get(name), info=info))
     lines = 3 if name == "prompt" else 1
     return gr.Textbox(value=prop.get("default", ""), label=label, lines=lines,
                       max_length=prop.get("maxLength"), placeholder=PLACEHOLDERS.get(name),
