@@ -1,0 +1,118 @@
+"""Keys never leak: not to a page, the config, the API schema, the browser, logs or history.
+
+The server's key and a key pasted in a page are both used for real jobs,
+then every place a key could end up is searched for either: zero hits.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests.apprunner import RunningApp, running_app
+from tests.fakefal import FAKE_KEY, FakeFal
+from tests.waiting import wait_for
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PASTED = "pasted-key-id:pasted-key-secret-7d1c"
+SECRETS = {"server key": FAKE_KEY.split(":")[1], "pasted key": PASTED.split(":")[1]}
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def paste_key_and_run(browser, url: str, prompt: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A visitor pastes a key and runs a job; returns what the browser kept."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_text("fal key", exact=True).click()  # the section is folded: a key is at hand
+    page.locator("#fal-key input").fill(PASTED)
+    page.locator("#fal-key-use").click()
+    page.get_by_text("Your key is set for this session only").wait_for()
+    assert page.locator("#fal-key input").input_value() == ""  # the box does not keep it
+    page.locator("#text-to-video-prompt textarea").fill(prompt)
+    page.locator("#text-to-video-run").click()
+    page.locator("#text-to-video-result video").wait_for(state="attached", timeout=60_000)
+    kept = {
+        "html": page.content(),
+        "local storage": page.evaluate("JSON.stringify(Object.assign({}, localStorage))"),
+        "session storage": page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))"),
+        "cookies": json.dumps(context.cookies()),
+    }
+    page.goto(url + "gradio_api/runs")  # the browser's run history page
+    kept["run history"] = page.content()
+    context.close()
+    return kept
+
+
+def everything_a_key_could_reach(app: RunningApp) -> dict[str, str]:
+    places = {}
+    for path in ("", "config", "gradio_api/info", "gradio_api/info?all_endpoints=true",
+                 "gradio_api/openapi.json", "gradio_api/runs"):
+        places[f"GET /{path}"] = httpx.get(app.url + path, trust_env=False).text
+    for file in app.data_dir.rglob("*"):
+        if file.is_file():
+            places[str(file.relative_to(app.data_dir))] = file.read_bytes().decode("latin-1")
+    return places
+
+
+def test_no_key_is_ever_shown_stored_or_logged(fakefal: FakeFal, browser, tmp_path: Path) -> None:
+    fakefal.allow_key(PASTED)
+    with running_app(fakefal.env, tmp_path) as app:
+        client = Client(app.url, verbose=False)
+        status, *_ = client.predict(version="v2.2", prompt="on the server's key",
+                                    api_name="/text_to_video")
+        assert "Done" in status
+        kept = paste_key_and_run(browser, app.url, "on a pasted key")
+        wait_for(lambda: len(fakefal.find("submit")) == 2, what="both submits")
+        # Each job was paid by the key that asked for it.
+        by_prompt = {r.body["prompt"]: r.key for r in fakefal.find("submit")}
+        assert by_prompt == {"on the server's key": FAKE_KEY, "on a pasted key": PASTED}
+        # Another visitor, another session: the pasted key is not theirs.
+        Client(app.url, verbose=False).predict(version="v2.2", prompt="someone else",
+                                                api_name="/text_to_video")
+        assert fakefal.find("submit")[-1].key == FAKE_KEY
+        places = {**kept, **everything_a_key_could_reach(app)}
+    hits = [(name, place) for name, secret in SECRETS.items()
+            for place, text in places.items() if secret in text]
+    assert hits == []
+    assert len(places) >= 12  # the search looked in many places, not none
+
+
+def test_a_public_space_does_not_lend_its_key(fakefal: FakeFal, tmp_path: Path) -> None:
+    with running_app({**fakefal.env, "PIKA_REQUIRE_OWN_KEY": "1"}, tmp_path) as app:
+        status, logs, *_ = Client(app.url, verbose=False).predict(
+            version="v2.2", prompt="free ride?", api_name="/text_to_video")
+    assert "Done" in status and "Local preview" in logs
+    assert fakefal.records == []  # the owner's key paid for nothing
+
+
+def test_team_login_and_logged_in_users_may_use_the_server_key(fakefal: FakeFal,
+                                                               tmp_path: Path) -> None:
+    env = {**fakefal.env, "PIKA_REQUIRE_OWN_KEY": "1", "PIKA_AUTH": "ada:lovelace-42"}
+    with running_app(env, tmp_path) as app:
+        assert httpx.get(app.url + "config", trust_env=False).status_code == 401
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client's error type varies
+            Client(app.url, verbose=False, auth=("ada", "wrong"))
+        client = Client(app.url, verbose=False, auth=("ada", "lovelace-42"))
+        status, *_ = client.predict(version="v2.2", prompt="team job", api_name="/text_to_video")
+        assert "Done" in status
+        assert fakefal.count("submit") == 1
+        assert "lovelace-42" not in app.output()
