@@ -10,6 +10,8 @@ top, and every failure leaves here as a `FalError` a person can act on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import time
@@ -19,7 +21,14 @@ from typing import Any, TypeVar
 
 import fal_client
 import httpx
-from fal_client.client import AsyncRequestHandle, Completed, FalClientHTTPError, InProgress, Queued
+from fal_client.client import (
+    AsyncRequestHandle,
+    Completed,
+    FalClientHTTPError,
+    InProgress,
+    Queued,
+    Status,
+)
 
 from playground.backends import Submission
 from playground.catalog import Endpoint
@@ -30,7 +39,8 @@ from playground.events import Running
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-POLL_INTERVAL = 0.6  # under 2 status requests per job-second, and a log line shows within 1 s
+POLL_INTERVAL = 0.6  # when there is no stream: under 2 polls per job-second, logs within 1 s
+STREAM_TIMEOUT = httpx.Timeout(60.0, connect=15.0, read=45.0)  # fal pings every 15 s
 TRANSIENT_BUDGET = 120.0  # how long status/result polls ride out fal hiccups before giving up
 USER_AGENT = "pika-playground (fal-client)"
 _TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -120,6 +130,43 @@ def _as_fal_error(exc: BaseException, *, endpoint: str, stage: str) -> FalError:
                     f"({type(exc).__name__}). Check the network and try again.", retryable=True)
 
 
+class _NoStream(Exception):
+    """This request's status cannot be streamed; poll instead."""
+
+
+def _status_of(data: dict[str, Any]) -> Status:
+    """A status event from the stream, as fal-client's poll would have parsed it."""
+    match data.get("status"):
+        case "IN_QUEUE":
+            return Queued(position=data.get("queue_position", 0))
+        case "IN_PROGRESS":
+            return InProgress(logs=data.get("logs"))
+        case "COMPLETED":
+            return Completed(logs=data.get("logs"), metrics=data.get("metrics", {}),
+                             error=data.get("error"), error_type=data.get("error_type"))
+    raise FalError(f"fal sent a status this app does not know: {data.get('status')!r}")
+
+
+def _digest(status: Status, seen: int, sub: Submission, endpoint: str
+            ) -> tuple[int, list[QueuedEvent | Running], bool]:
+    """Our events for one fal status: (log lines seen so far, events, finished)."""
+    events: list[QueuedEvent | Running] = []
+    logs = getattr(status, "logs", None) or []
+    if len(logs) > seen:
+        # fal sends the whole list every time; only the tail is new.
+        events.append(Running(tuple(_line(e) for e in logs[seen:])))
+        seen = len(logs)
+    if isinstance(status, Queued):
+        events.append(QueuedEvent(sub.request_id, status.position))
+    elif isinstance(status, InProgress) and not events:
+        events.append(Running(()))
+    elif isinstance(status, Completed):
+        if status.error:
+            raise FalError(f"[{endpoint}] the job failed at fal: {status.error}")
+        return seen, events, True
+    return seen, events, False
+
+
 def _line(entry: Any) -> str:
     if not isinstance(entry, dict):
         return str(entry)
@@ -190,26 +237,52 @@ class FalBackend:
 
     async def follow(self, sub: Submission, *, endpoint: str = "fal") -> AsyncIterator[
             QueuedEvent | Running]:
+        """fal's status stream: one connection per job, each change pushed as it happens.
+
+        When the stream breaks, a poll (with retries) bridges the gap before reconnecting;
+        where there is no stream, polling every POLL_INTERVAL takes over.
+        """
         handle = self._handle(sub)
         seen = 0
+        use_stream = True
         while True:
+            if use_stream:
+                try:
+                    async with contextlib.aclosing(self._stream(sub)) as statuses:
+                        async for status in statuses:
+                            seen, events, finished = _digest(status, seen, sub, endpoint)
+                            for event in events:
+                                yield event
+                            if finished:
+                                return
+                except _NoStream:
+                    use_stream = False
+                except (FalClientHTTPError, httpx.TransportError) as exc:
+                    if not _transient(exc):
+                        raise _as_fal_error(exc, endpoint=endpoint, stage="follow") from exc
+                    log.info("[%s] status stream broke (%s); polling", endpoint,
+                             type(exc).__name__)
             status = await _with_retry(lambda: handle.status(with_logs=True), what="poll",
                                        endpoint=endpoint)
-            logs = getattr(status, "logs", None) or []
-            if len(logs) > seen:
-                # fal sends the whole list every time; only the tail is new.
-                yield Running(tuple(_line(e) for e in logs[seen:]))
-                seen = len(logs)
-            if isinstance(status, Queued):
-                yield QueuedEvent(sub.request_id, status.position)
-            elif isinstance(status, InProgress) and not logs:
-                yield Running(())
-            elif isinstance(status, Completed):
-                if status.error:
-                    raise FalError(f"[{endpoint}] the job failed at fal: {status.error}",
-                                   retryable=False)
+            seen, events, finished = _digest(status, seen, sub, endpoint)
+            for event in events:
+                yield event
+            if finished:
                 return
             await asyncio.sleep(self._poll_interval)
+
+    async def _stream(self, sub: Submission) -> AsyncIterator[Status]:
+        async with self._http.stream("GET", sub.status_url + "/stream", params={"logs": 1},
+                                     timeout=STREAM_TIMEOUT) as response:
+            if response.status_code in (404, 405, 501):
+                raise _NoStream
+            if response.status_code >= 400:
+                await response.aread()
+                raise FalClientHTTPError(str(_detail(response)), response.status_code,
+                                         dict(response.headers), response=response)
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    yield _status_of(json.loads(line[5:]))
 
     async def result_url(self, sub: Submission, *, endpoint: str = "fal") -> str:
         async def get() -> dict[str, Any]:

@@ -314,15 +314,18 @@ class FakeFal:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         last = None
-        while True:
-            state = job.state(time.time())
-            if state != last:
-                await response.write(f"data: {json.dumps(state)}\n\n".encode())
-                last = state
-            if state["status"] == "COMPLETED":
-                break
-            await asyncio.sleep(0.05)
-        await response.write_eof()
+        try:
+            while True:
+                state = job.state(time.time())
+                if state != last:
+                    await response.write(f"data: {json.dumps(state)}\n\n".encode())
+                    last = state
+                if state["status"] == "COMPLETED":
+                    break
+                await asyncio.sleep(0.05)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away, as clients do
         return response
 
     async def _result(self, request: web.Request) -> web.Response:

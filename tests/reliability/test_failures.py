@@ -48,16 +48,27 @@ def test_a_dropped_submit_is_never_sent_twice(app: RunningApp, fakefal: FakeFal)
 
 
 @pytest.mark.parametrize("faults", [
-    {"status": [500, 503, "drop"]},
+    {"stream": ["drop", 503, "drop"], "status": [500, "drop", 429]},
     {"result": [502, "drop"]},
     {"cdn": [404]},  # the result URL fails once, then works
-], ids=["status", "result", "cdn"])
+], ids=["stream-and-status", "result", "cdn"])
 def test_transient_failures_after_submit_are_ridden_out(app: RunningApp, fakefal: FakeFal,
                                                         faults) -> None:
-    fakefal.script(faults=faults)
+    fakefal.script(queue_positions=2, queue_step=0.5, run_time=1.0, faults=faults)
     status, row = run(app, f"transient {sorted(faults)}")
     assert "Done" in status and row[3] == "done"
     assert fakefal.count("submit") == 1
+    for stage, injected in faults.items():
+        assert [r.status for r in fakefal.find(stage)][: len(injected)] == [
+            -1 if f == "drop" else f for f in injected]  # every fault was met, and survived
+
+
+def test_without_a_status_stream_it_polls_gently(app: RunningApp, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=1, queue_step=0.5, run_time=2.5, faults={"stream": [405]})
+    status, row = run(app, "no stream here")
+    assert "Done" in status and row[3] == "done"
+    polls = fakefal.count("status")
+    assert 3 <= polls <= 2 * 3.0 + 2  # at most two a second over the job's three seconds
 
 
 def test_fal_unreachable(tmp_path, fakefal: FakeFal) -> None:

@@ -33,7 +33,8 @@ def rss_kib(pid: int) -> int:
 def test_64_sessions_with_faults_lose_nothing(fakefal: FakeFal, tmp_path: Path) -> None:
     # About one job in ten meets a fault: refused submits (429, never accepted, so safe to
     # retry), dropped and failing status polls, a result link that fails once.
-    faults = {"submit": [429, 429], "status": ["drop", 503, 500, "drop", 502], "cdn": [404]}
+    faults = {"submit": [429, 429], "stream": ["drop", 503, "drop"], "status": [500, "drop"],
+              "cdn": [404]}
     fakefal.script(queue_positions=2, queue_step=0.3, run_time=1.5, faults=faults)
     with running_app(fakefal.env, tmp_path) as app:
         # One job of each kind first, so the baseline includes what a first job loads.
