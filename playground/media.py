@@ -109,7 +109,7 @@ def _flatten(image: Image.Image) -> Image.Image:
 def _encode(image: Image.Image) -> bytes:
     for quality in (90, 82, 74, 66, 58):
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality, optimize=True)
+        image.save(buffer, "JPEG", quality=quality)
         if buffer.tell() <= MAX_UPLOAD_BYTES:
             return buffer.getvalue()
     image.thumbnail((image.width // 2, image.height // 2))

@@ -444,7 +444,8 @@ class FakeFal:
                                       for r in self.find(stage)])
         if action == "jobs":
             return web.json_response([
-                {"id": j.id, "endpoint": j.endpoint, "submitted": j.submitted,
+                {"id": j.id, "endpoint": j.endpoint, "arguments": j.arguments,
+                 "submitted": j.submitted,
                  "completed": j.completed_at(), "size": j.size, "log_times": j.log_times()}
                 for j in self.jobs.values()])
         return _error(404, "unknown control action")

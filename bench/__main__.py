@@ -1,0 +1,52 @@
+"""`python -m bench`: every benchmark against the fake fal cloud, each beside its baseline.
+
+`--smoke` runs a short version of each (CI: it must finish and print the table;
+speed is not judged there). Without it, a missed target exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import crowd, fake, inputs, latency, process
+from bench.table import Row, render
+from tests.apprunner import running_app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="short runs; never fails on speed")
+    smoke = parser.parse_args().smoke
+    began = time.perf_counter()
+    cloud = fake.start()
+    os.environ.update(cloud.env)  # bare fal-client baselines reach the fake as the app does
+    rows: list[Row] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            work = Path(tmp)
+            crowd_rows, rate = crowd.run(cloud, work, job_seconds=1.0 if smoke else 5.0,
+                                         sizes=[4] if smoke else [32, 64],
+                                         baseline_clients=2 if smoke else 4)
+            rows += crowd_rows
+            with running_app(cloud.env, work / "latency") as app:
+                rows += latency.run(cloud, app.url, seconds=2.0 if smoke else 6.0,
+                                    lines=3 if smoke else 6, jobs=2 if smoke else 6,
+                                    app_rate=rate)
+                rows.append(inputs.parallel_uploads(cloud, app.url, 0.5))
+            rows += inputs.prepare(work, 2 if smoke else 5)
+            rows.append(process.startup(work, 1 if smoke else 3))
+            rows.append(process.memory(cloud, work, 8 if smoke else 32))
+    finally:
+        cloud.stop()
+    print(render(rows))
+    print(f"\n{'smoke ' if smoke else ''}run took {time.perf_counter() - began:.0f} s")
+    return 0 if smoke or all(r.passed for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
