@@ -123,8 +123,7 @@ TURBO_PRICE = Price(per_video=0.20)
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint("fal-ai/pika/v2.5/text-to-video", "text-to-video", "v2.5", "Pika 2.5",
-             _t2v(NEG_UGLY, DURATION_ENUM, aspect=False, resolution=RES_ALL),
-             note="fal publishes no price for v2.5 yet."),
+             _t2v(NEG_UGLY, DURATION_ENUM, aspect=False, resolution=RES_ALL)),
     Endpoint("fal-ai/pika/v2.2/text-to-video", "text-to-video", "v2.2", "Pika 2.2",
              _t2v(NEG_UGLY, DURATION_ENUM, aspect=True, resolution=RES_720_1080),
              price=Price(per_5s={"720p": 0.20, "1080p": 0.45})),

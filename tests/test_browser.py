@@ -15,6 +15,7 @@ import pytest
 
 from playground import catalog
 from tests.apprunner import ROOT, RunningApp, running_app
+from tests.fakefal import FakeFal
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,13 +43,25 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser, offline_app):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def cloud_app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[RunningApp]:
+    with running_app(fakefal_server.env, tmp_path_factory.mktemp("browser-cloud")) as app:
+        yield app
+
+
+def open_page(browser, url: str):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
-    page.goto(offline_app.url)
+    page.goto(url)
+    return page
+
+
+@pytest.fixture
+def page(browser, offline_app):  # type: ignore[no-untyped-def]
+    page = open_page(browser, offline_app.url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def upload(page, selector: str, *files: Path) -> None:  # type: ignore[no-untyped-def]
@@ -106,4 +119,22 @@ def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type:
     page.locator("#text-to-video-run").click()
     toast = page.get_by_text("Prompt is required")
     toast.wait_for(timeout=15_000)
+    page.locator("#text-to-video-prompt").get_by_text("Prompt ⚠ is required").wait_for()
     assert page.locator("#text-to-video-result video").count() == 0
+
+
+def test_fal_field_complaint_shows_on_its_widget_until_a_good_run(  # type: ignore[no-untyped-def]
+        browser, cloud_app, fakefal: FakeFal) -> None:
+    fakefal.script(faults={"submit": [422]})
+    page = open_page(browser, cloud_app.url)
+    prompt(page, "text-to-video", "a paper boat on a rainy street")
+    page.locator("#text-to-video-run").click()
+    label = page.locator("#text-to-video-prompt").get_by_text("Prompt ⚠")
+    label.wait_for(timeout=30_000)
+    assert "Scripted validation error" in label.inner_text()
+    assert "HTTP 422" in page.locator("#text-to-video-status").inner_text()
+    page.locator("#text-to-video-run").click()  # the fault was one-shot: this run succeeds
+    page.locator("#text-to-video-result video").wait_for(state="attached", timeout=60_000)
+    label.wait_for(state="detached", timeout=15_000)
+    assert fakefal.count("submit") == 2
+    page.context.close()

@@ -118,6 +118,8 @@ class ModeTab:
                                            interactive=False, autoscroll=True)
             self._examples()
         self.job_id = gr.State(None)
+        self.problems = gr.State({})  # field name -> what is wrong, shown on that widget
+        self._labels = {n: w.label for n, w in self.widgets.items()}
         self._wire()
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
@@ -220,9 +222,15 @@ class ModeTab:
 
     def _wire(self) -> None:
         api = _api_name(self.mode)
-        outputs = [self.job_id, self.status, self.logs, self.video, self.info]
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems]
         self.run_event = self.run_button.click(
             self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api)
+        # After every run: the widgets fal or our checks complained about say so in their
+        # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
+        # page does not run `.then` after a queued event that raised.
+        for after in (self.run_event.success, self.run_event.failure):
+            after(self.mark, [self.problems], list(self.widgets.values()),
+                  api_visibility="private", queue=False)
         self.stop_button.click(self.stop, [self.job_id], [self.status], cancels=[self.run_event],
                                api_name=f"stop_{api}", concurrency_limit=None)
         self.version.change(self.switch_version, [self.version],
@@ -286,14 +294,26 @@ class ModeTab:
             job = await self.app.jobs.start(self.mode, version, form, session_key=session_key,
                                             logged_in=logged_in)
         except InputError as exc:
+            yield *[gr.skip()] * 5, {exc.field: exc.message}
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
-        yield job.record.id, view.status_line(), "", None, ""
+        yield job.record.id, view.status_line(), "", None, "", {}
         async for event in ticking(self.app.jobs.follow(job.record.id), TICK):
             if event is not None:
                 view.apply(event)
             yield (gr.skip(), view.status_line(), "\n".join(view.logs),
-                   view.video or gr.skip(), view.info)
+                   view.video or gr.skip(), view.info, view.fields)
+
+    def mark(self, problems: dict[str, str] | None) -> list[Any]:
+        problems = problems or {}
+        updates = []
+        for name, label in self._labels.items():
+            text = problems.get(name)
+            for prefix in (label, name):  # "Prompt is required" -> "Prompt ⚠ is required"
+                if text and text.startswith(prefix):
+                    text = text[len(prefix):].lstrip(" :")
+            updates.append(gr.update(label=f"{label} ⚠ {text}" if text else label))
+        return updates
 
     def _explain(self, version: str, exc: InputError) -> str:
         """The message with the field's label in front, as the person sees the form."""

@@ -15,6 +15,7 @@ class View:
     logs: list[str] = field(default_factory=list)
     video: str | None = None
     info: str = ""
+    fields: dict[str, str] = field(default_factory=dict)  # fal's complaints, by field name
     finished: bool = False
 
     def apply(self, event: Event) -> None:
@@ -38,6 +39,7 @@ class View:
                 self.status = ("Stopped: " if cancelled else "Failed: ") + message
                 if retryable:
                     self.status += " Running it again may help."
+                self.fields = fields
                 if fields:
                     self.info = "\n".join(f"- **{name}**: {text}" for name, text in fields.items())
                 self.finished = True
