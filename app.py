@@ -19,6 +19,10 @@ def launch_options(settings: Settings) -> dict[str, object]:
         "auth": settings.auth or None,
         "max_file_size": f"{settings.max_file_mb}mb",
         "footer_links": ["api"],
+        # Gradio runs at most `max_threads` events at once across the whole app (40 unless
+        # told), even async ones that only wait on fal: the 41st person would wait for
+        # someone else's video. The queue's max size is the real bound.
+        "max_threads": settings.max_queue,
     }
 
 

@@ -45,7 +45,7 @@ def main() -> int:
         cloud.stop()
     print(render(rows))
     print(f"\n{'smoke ' if smoke else ''}run took {time.perf_counter() - began:.0f} s")
-    return 0 if smoke or all(r.passed for r in rows) else 1
+    return 0 if smoke or all(r.passed is not False for r in rows) else 1
 
 
 if __name__ == "__main__":

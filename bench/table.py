@@ -12,7 +12,7 @@ class Row:
     unit: str
     baseline: float | None
     target: str
-    passed: bool
+    passed: bool | None  # None: a reference figure, nothing to pass
 
     @property
     def ratio(self) -> str:
@@ -25,7 +25,8 @@ def render(rows: list[Row]) -> str:
     header = ["figure", "value", "baseline", "ratio", "target", "result"]
     lines = [[r.name, f"{r.value:.3g} {r.unit}",
               f"{r.baseline:.3g} {r.unit}" if r.baseline is not None else "-",
-              r.ratio, r.target, "PASS" if r.passed else "FAIL"] for r in rows]
+              r.ratio, r.target, {True: "PASS", False: "FAIL", None: "-"}[r.passed]]
+             for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=False)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]

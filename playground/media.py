@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ def prepare_image(src: str | os.PathLike[str], *, field: str, max_side: int,
                                         f"({width * height / 1e6:.0f} megapixels); the limit is "
                                         f"{MAX_MEGAPIXELS}. Scale it down and upload it again.")
             # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: most of the speed is here.
-            image.draft("RGB", (max_side, max_side))
+            # draft() keeps both sides at least the size asked, so ask for the scaled shape.
+            scale = min(max_side / max(width, height), 1.0)
+            image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             image = ImageOps.exif_transpose(image)
             image.load()
     except InputError:

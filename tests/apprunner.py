@@ -54,8 +54,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
 
 
 @contextlib.contextmanager
-def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, ...] = ()
-                ) -> Iterator[RunningApp]:
+def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, ...] = (),
+                script: str = "app.py") -> Iterator[RunningApp]:
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"app-{port}.log"
@@ -65,7 +65,7 @@ def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, .
                  "GRADIO_TEMP_DIR": str(data_dir / "gradio-tmp"), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port), *extra_args],
+            [sys.executable, script, "--port", str(port), *extra_args],
             cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     app = RunningApp(f"http://127.0.0.1:{port}/", process, log, data_dir)
     try:

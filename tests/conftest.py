@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake fal cloud, started once, scripted and counted per test."""
+"""Shared fixtures: the fake fal cloud, started once, scripted and counted per test, and
+a playground on it with the server's key, shared by a module's tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.apprunner import RunningApp, running_app
 from tests.fakefal import FakeFal
 
 
@@ -29,3 +31,10 @@ def fal_env(fakefal: FakeFal, monkeypatch: pytest.MonkeyPatch) -> FakeFal:
     for name, value in fakefal.env.items():
         monkeypatch.setenv(name, value)
     return fakefal
+
+
+@pytest.fixture(scope="module")
+def app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[RunningApp]:
+    with running_app(fakefal_server.env, tmp_path_factory.mktemp("app")) as running:
+        yield running

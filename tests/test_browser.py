@@ -1,13 +1,12 @@
 """Each tab filled in and run in real Chromium; the result video must play.
 
-Runs the offline demo (no key), so the page, queue, events and video element
-are all real while nothing leaves the machine. Screenshots of every tab go to
-`artifacts/screenshots/`.
+The tabs run the offline demo (no key), so the page, queue, events and video
+element are all real while nothing leaves the machine; fal's complaints are shown
+against the fake fal cloud. Screenshots of every tab go to `artifacts/screenshots/`.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,18 +14,12 @@ import pytest
 
 from playground import catalog
 from tests.apprunner import ROOT, RunningApp, running_app
+from tests.chromium import launched, needs_chromium
 from tests.fakefal import FakeFal
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 MEDIA = ROOT / "presets" / "media"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--autoplay-policy=no-user-gesture-required"]
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +30,8 @@ def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with launched() as browser:
         yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def cloud_app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[RunningApp]:
-    with running_app(fakefal_server.env, tmp_path_factory.mktemp("browser-cloud")) as app:
-        yield app
 
 
 def open_page(browser, url: str):  # type: ignore[no-untyped-def]
@@ -124,9 +108,9 @@ def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type:
 
 
 def test_fal_field_complaint_shows_on_its_widget_until_a_good_run(  # type: ignore[no-untyped-def]
-        browser, cloud_app, fakefal: FakeFal) -> None:
+        browser, app, fakefal: FakeFal) -> None:
     fakefal.script(faults={"submit": [422]})
-    page = open_page(browser, cloud_app.url)
+    page = open_page(browser, app.url)
     prompt(page, "text-to-video", "a paper boat on a rainy street")
     page.locator("#text-to-video-run").click()
     label = page.locator("#text-to-video-prompt").get_by_text("Prompt ⚠")

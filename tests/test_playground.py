@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -11,9 +9,10 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from tests.apprunner import RunningApp, running_app
+from tests.apprunner import RunningApp
 from tests.builders import JOBS, api_form, api_name
 from tests.fakefal import FakeFal
+from tests.waiting import wait_for
 
 ENDPOINT_OF = {
     ("text-to-video", "v2.5"): "fal-ai/pika/v2.5/text-to-video",
@@ -30,23 +29,6 @@ ENDPOINT_OF = {
     ("additions", "v2"): "fal-ai/pika/v2/pikadditions",
     ("swaps", "v2"): "fal-ai/pika/v2/pikaswaps",
 }
-
-
-@pytest.fixture(scope="module")
-def app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[RunningApp]:
-    with running_app(fakefal_server.env, tmp_path_factory.mktemp("app")) as running:
-        yield running
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def history(client: Client) -> list[list[object]]:

@@ -33,29 +33,33 @@ PRESETS = Path(__file__).resolve().parent.parent / "presets"
 TICK = 1.0  # seconds between elapsed-time updates while nothing else happens
 
 
-async def ticking(events: AsyncIterator[Event], every: float) -> AsyncIterator[Event | None]:
-    """The job's events, with a None whenever `every` seconds pass without one."""
+async def ticking(events: AsyncIterator[Event], every: float) -> AsyncIterator[list[Event]]:
+    """The job's events in batches: all that are waiting when the page is ready for more
+    (one page update each, so a busy server sends fewer, fuller updates), and an empty
+    batch whenever `every` seconds pass without any."""
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
-    end = object()
 
     async def pump() -> None:
         try:
             async for event in events:
                 await queue.put(event)
         finally:
-            await queue.put(end)  # type: ignore[arg-type]
+            await queue.put(None)
 
     task = asyncio.create_task(pump())
     try:
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), every)
+                batch = [await asyncio.wait_for(queue.get(), every)]
             except TimeoutError:
-                yield None
+                yield []
                 continue
-            if item is end:
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            if None in batch:
+                yield [e for e in batch if e is not None]
                 return
-            yield item
+            yield batch  # type: ignore[misc]
     finally:
         # The page went away or pressed Stop: let go of the job, never of the job's task.
         task.cancel()
@@ -298,11 +302,13 @@ class ModeTab:
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
         yield job.record.id, view.status_line(), "", None, "", {}
-        async for event in ticking(self.app.jobs.follow(job.record.id), TICK):
-            if event is not None:
+        async for batch in ticking(self.app.jobs.follow(job.record.id), TICK):
+            for event in batch:
                 view.apply(event)
-            yield (gr.skip(), view.status_line(), "\n".join(view.logs),
-                   view.video or gr.skip(), view.info, view.fields)
+            # Plain values only: Gradio 6 answers a gr.skip() for a component by building a
+            # new one and its whole config, which at every tick of every job adds up.
+            yield (gr.skip(), view.status_line(), "\n".join(view.logs), view.video, view.info,
+                   view.fields)
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
         problems = problems or {}

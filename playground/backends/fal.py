@@ -180,12 +180,17 @@ class FalBackend:
 
     def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL) -> None:
         self._uploader = fal_client.AsyncClient(key=key)
-        # One pooled connection set per key, shared by all of that key's jobs.
+        # Pooled connections per key, shared by all of that key's jobs. Status streams get
+        # a pool of their own: httpcore scans every pooled connection whenever a request
+        # starts or ends, so with one long-lived stream per job in the same pool, a crowd's
+        # submits and result fetches slow down with the square of the jobs in flight.
+        headers = {"Authorization": f"Key {key}", "User-Agent": USER_AGENT}
         self._http = httpx.AsyncClient(
-            headers={"Authorization": f"Key {key}", "User-Agent": USER_AGENT},
-            timeout=httpx.Timeout(60.0, connect=15.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
-        )
+            headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=64))
+        self._streams = httpx.AsyncClient(
+            headers=headers, timeout=STREAM_TIMEOUT,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=16))
         # The CDN gets no Authorization header: result URLs are public, keys are not.
         self._cdn = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0),
                                       follow_redirects=True)
@@ -272,8 +277,8 @@ class FalBackend:
             await asyncio.sleep(self._poll_interval)
 
     async def _stream(self, sub: Submission) -> AsyncIterator[Status]:
-        async with self._http.stream("GET", sub.status_url + "/stream", params={"logs": 1},
-                                     timeout=STREAM_TIMEOUT) as response:
+        async with self._streams.stream("GET", sub.status_url + "/stream",
+                                        params={"logs": 1}) as response:
             if response.status_code in (404, 405, 501):
                 raise _NoStream
             if response.status_code >= 400:

@@ -7,7 +7,6 @@ then every place a key could end up is searched for either: zero hits.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +15,20 @@ import pytest
 from gradio_client import Client
 
 from tests.apprunner import RunningApp, running_app
+from tests.chromium import launched, needs_chromium
 from tests.fakefal import FAKE_KEY, FakeFal
 from tests.waiting import wait_for
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PASTED = "pasted-key-id:pasted-key-secret-7d1c"
 SECRETS = {"server key": FAKE_KEY.split(":")[1], "pasted key": PASTED.split(":")[1]}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 def paste_key_and_run(browser, url: str, prompt: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

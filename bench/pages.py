@@ -1,0 +1,60 @@
+"""Visitors with the page open, speaking Gradio's queue protocol as the browser does.
+
+gradio_client spends about 50 ms of CPU per call in its threads; 64 of them on a
+2-core machine would measure the benchmark's clients rather than the app. These
+share one asyncio loop and one connection pool, and each keeps one session, as
+a browser tab does.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import httpx
+
+
+class Page:
+    def __init__(self, http: httpx.AsyncClient, config: dict[str, Any]) -> None:
+        self.http = http
+        self.session = secrets.token_hex(8)
+        self._states = {c["id"] for c in config["components"] if c.get("type") == "state"}
+        self._calls = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
+
+    @classmethod
+    async def open_many(cls, http: httpx.AsyncClient, count: int) -> list[Page]:
+        """`count` visitors whose sessions exist (Gradio builds one on a session's first
+        event): the history table each page loads on opening."""
+        config = (await http.get("/config")).raise_for_status().json()
+        pages = [cls(http, config) for _ in range(count)]
+        for page in pages:
+            await page.call("history", [])
+        return pages
+
+    async def call(self, api_name: str, values: list[Any]) -> list[Any]:
+        """The outputs of one event; `values` are its non-state inputs, in order."""
+        dependency = self._calls[api_name]
+        given = iter(values)
+        data = [None if i in self._states else next(given) for i in dependency["inputs"]]
+        joined = await self.http.post("/gradio_api/queue/join", json={
+            "data": data, "fn_index": dependency["id"], "session_hash": self.session,
+            "event_data": None, "trigger_id": None})
+        event_id = joined.raise_for_status().json()["event_id"]
+        async with self.http.stream("GET", "/gradio_api/queue/data",
+                                    params={"session_hash": self.session}) as stream:
+            async for line in stream.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") == event_id and message["msg"] == "process_completed":
+                    if not message.get("success"):
+                        raise RuntimeError(f"{api_name} failed: {message.get('output')}")
+                    return message["output"]["data"]
+        raise RuntimeError(f"{api_name}: the stream ended before the event completed")
+
+
+def http_client(url: str) -> httpx.AsyncClient:
+    unlimited = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    return httpx.AsyncClient(base_url=url.rstrip("/"), trust_env=False, timeout=300,
+                             limits=unlimited)
