@@ -65,6 +65,19 @@ def test_64_sessions_with_faults_lose_nothing(fakefal: FakeFal, tmp_path: Path) 
     assert busy < idle * 1.5, (idle, busy)
 
 
+def test_more_jobs_run_at_once_than_gradios_default_of_40(fakefal: FakeFal,
+                                                          tmp_path: Path) -> None:
+    # Jobs that stay at fal far longer than the test: every one must reach fal anyway.
+    fakefal.script(queue_positions=0, run_time=600)
+    crowd = 48
+    with running_app(fakefal.env, tmp_path) as app:
+        clients = [Client(app.url, verbose=False) for _ in range(crowd)]
+        for index, client in enumerate(clients):
+            client.submit(version="v2.2", prompt=f"crowd {index}", api_name="/text_to_video")
+        wait_for(lambda: fakefal.count("submit") == crowd, timeout=60,
+                 what=f"{crowd} jobs submitted at once")
+
+
 @pytest.mark.parametrize("max_queue", [2])
 def test_a_full_queue_says_busy_instead_of_hanging(fakefal: FakeFal, tmp_path: Path,
                                                    max_queue: int) -> None:
