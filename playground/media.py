@@ -11,6 +11,7 @@ import hashlib
 import io
 import math
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,12 @@ def prepare_image(src: str | os.PathLike[str], *, field: str, max_side: int,
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{hashlib.sha256(data).hexdigest()[:20]}.jpg"
     if not out.exists():
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(out)
+        # A name of its own per call: the same picture twice in one gallery is prepared by
+        # two threads at once, and each must finish its own file before the rename.
+        fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, out)
     return PreparedImage(out, image.width, image.height, len(data))
 
 

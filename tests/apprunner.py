@@ -71,6 +71,10 @@ def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, .
     try:
         wait_until_up(app.url, process, log)
         yield app
+    except BaseException:
+        # What the server said is the first thing anyone debugging this will want.
+        sys.stderr.write(f"--- {script} log, last lines ---\n{app.output()[-6000:]}\n")
+        raise
     finally:
         if process.poll() is None:
             process.terminate()
