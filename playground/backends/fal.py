@@ -180,10 +180,10 @@ class FalBackend:
 
     def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL) -> None:
         self._uploader = fal_client.AsyncClient(key=key)
-        # Pooled connections per key, shared by all of that key's jobs. Status streams get
-        # a pool of their own: httpcore scans every pooled connection whenever a request
-        # starts or ends, so with one long-lived stream per job in the same pool, a crowd's
-        # submits and result fetches slow down with the square of the jobs in flight.
+        # Pooled connections per key, shared by all of that key's jobs. Status streams (one
+        # per job, open for its whole life) get a pool of their own: httpcore looks over
+        # every pooled connection whenever a request starts or ends, and submits and result
+        # fetches should not pay for a crowd's streams.
         headers = {"Authorization": f"Key {key}", "User-Agent": USER_AGENT}
         self._http = httpx.AsyncClient(
             headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
