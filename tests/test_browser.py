@@ -98,6 +98,32 @@ def test_each_tab_runs_and_its_video_plays(page, mode: str) -> None:  # type: ig
     page.screenshot(path=str(ARTIFACTS / f"{mode}.png"), full_page=True)
 
 
+def test_remix_puts_a_past_jobs_settings_back_in_its_tab(page) -> None:  # type: ignore[no-untyped-def]
+    text = "remix me: a lighthouse at dusk"
+    page.locator("#text-to-video-version").get_by_label("v2.1", exact=True).check()
+    prompt(page, "text-to-video", text)
+    seed = page.locator("#text-to-video-seed input, #text-to-video-seed textarea").first
+    seed.fill("4242")
+    page.locator("#text-to-video-run").click()
+    page.locator("#text-to-video-result video").wait_for(state="attached", timeout=90_000)
+    # Move on: another version, another prompt, no seed.
+    page.locator("#text-to-video-version").get_by_label("v2.5", exact=True).check()
+    prompt(page, "text-to-video", "something else")
+    seed.fill("")
+
+    page.get_by_role("tab", name="History", exact=True).click()
+    page.locator("#history-table").get_by_text(text).locator("visible=true").first.click()
+    page.locator("#history-details").get_by_text("Seed: 4242").wait_for(timeout=15_000)
+    page.locator("#history-remix").click()
+
+    box = page.locator("#text-to-video-prompt textarea")
+    box.wait_for(state="visible", timeout=15_000)  # back on its tab
+    page.wait_for_function("t => document.querySelector('#text-to-video-prompt textarea')"
+                           ".value === t", arg=text, timeout=15_000)
+    assert seed.input_value() == "4242"
+    assert page.locator("#text-to-video-version").get_by_label("v2.1", exact=True).is_checked()
+
+
 def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="Text to video", exact=True).click()
     page.locator("#text-to-video-run").click()

@@ -30,14 +30,14 @@ def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeT
             refresh = gr.Button("Refresh", size="sm", scale=0)
             gr.Markdown("Every job lands here, even if its page was closed. Click a row.")
         table = gr.Dataframe(headers=COLUMNS, value=lambda: rows(app), interactive=False,
-                             wrap=True, max_height=420)
+                             wrap=True, max_height=420, elem_id="history-table")
         selected = gr.State(None)
         with gr.Row(equal_height=False):
             video = gr.Video(label="Selected job", interactive=False, scale=3)
             with gr.Column(scale=2):
-                details = gr.Markdown("")
+                details = gr.Markdown("", elem_id="history-details")
                 remix = gr.Button("Remix: load these settings into their tab",
-                                  variant="primary")
+                                  variant="primary", elem_id="history-remix")
 
     def table_rows() -> list[list[Any]]:
         return rows(app)

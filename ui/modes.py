@@ -100,7 +100,8 @@ class ModeTab:
                 with gr.Column(scale=5):
                     self.version = lenient(gr.Radio([e.version for e in self.endpoints],
                                                     value=first.version, label="Model version",
-                                                    visible=len(self.endpoints) > 1))
+                                                    visible=len(self.endpoints) > 1,
+                                                    elem_id=f"{self.mode}-version"))
                     self.about = gr.Markdown(self._about(first))
                     self.widgets = {n: self._widget(n, first) for n in self.names}
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
