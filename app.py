@@ -7,7 +7,7 @@ import logging
 import os
 
 from playground.settings import Settings
-from ui.app import CSS, build_app
+from ui.app import CLOCK_JS, CSS, build_app
 
 settings = Settings.from_env()
 demo = build_app(settings)
@@ -16,6 +16,7 @@ demo = build_app(settings)
 def launch_options(settings: Settings) -> dict[str, object]:
     return {
         "css": CSS,
+        "js": CLOCK_JS,
         "auth": settings.auth or None,
         "max_file_size": f"{settings.max_file_mb}mb",
         "footer_links": ["api"],

@@ -1,6 +1,6 @@
 """Gradio's own floor for the crowd: the text-to-video tab's event shape (its inputs,
-outputs and updates: started, queued, one a second while running, done with a video)
-with no work at all, each job only sleeping as long as the fake's.
+outputs and updates: starting, running, saving, done with a video) with no work at
+all, each job only sleeping as long as the fake's.
 
     python bench/floor_app.py --port P --video V.mp4 --job-seconds 5
 """
@@ -25,12 +25,10 @@ args = parser.parse_args()
 async def run(*_: Any) -> AsyncIterator[tuple[Any, ...]]:
     yield "job", "Starting", "", None, "", {}
     await asyncio.sleep(0.05)
-    yield "job", "Queued", "", None, "", {}
-    for second in range(int(args.job_seconds)):
-        await asyncio.sleep(1)
-        yield "job", f"Running {second}", "log line", None, "", {}
-    await asyncio.sleep(args.job_seconds % 1)
-    yield "job", "Done", "log line", str(args.video), "request · seed", {}
+    yield "job", "Running", "", None, "", {}
+    await asyncio.sleep(args.job_seconds)
+    yield "job", "Saving the video", "", None, "", {}
+    yield "job", "Done", "", str(args.video), "request · seed", {}
 
 
 with gr.Blocks() as demo:

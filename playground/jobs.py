@@ -179,11 +179,11 @@ class JobManager:
         try:
             async for event in job.backend.follow(job.submission, endpoint=endpoint):
                 if isinstance(event, Running):
-                    if t_run is None:
+                    if t_run is None:  # the page hears of it even when it has no log lines
                         t_run = time.monotonic()
                         job.record.timings["queue"] = round(t_run - t_sub, 3)
                         self._update(job, status="running")
-                    if not event.lines:
+                    elif not event.lines:
                         continue
                     job.record.logs.extend(event.lines)
                 job.publish(event)

@@ -133,6 +133,26 @@ def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type:
     assert page.locator("#text-to-video-result video").count() == 0
 
 
+def test_the_page_keeps_a_running_jobs_clock_without_server_updates(  # type: ignore[no-untyped-def]
+        browser, app, fakefal: FakeFal) -> None:
+    # No queue and no log lines: after "Running" the server has nothing to send for 4 s.
+    fakefal.script(queue_positions=0, run_time=4.0, logs=[])
+    page = open_page(browser, app.url)
+    prompt(page, "text-to-video", "a clock on the wall")
+    page.locator("#text-to-video-run").click()
+    status = page.locator("#text-to-video-status")
+    status.get_by_text("Running").wait_for(timeout=30_000)
+    page.wait_for_function(
+        r"""() => {
+            const text = document.querySelector('#text-to-video-status').innerText;
+            const m = text.match(/Running … · ([\d.]+) s/);
+            return m && parseFloat(m[1]) >= 2.5;
+        }""", timeout=15_000)
+    status.get_by_text("Done").wait_for(timeout=30_000)
+    assert "…" not in status.inner_text()  # a finished job's time stands still
+    page.context.close()
+
+
 def test_fal_field_complaint_shows_on_its_widget_until_a_good_run(  # type: ignore[no-untyped-def]
         browser, app, fakefal: FakeFal) -> None:
     fakefal.script(faults={"submit": [422]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
 from playground import catalog
@@ -15,6 +17,7 @@ CSS = """
 .job-status { min-height: 2.5em; }
 footer { display: none !important; }
 """
+CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 
 
 def build_app(settings: Settings) -> gr.Blocks:

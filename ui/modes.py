@@ -30,13 +30,10 @@ FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "n
                "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
                "seed"]
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
-TICK = 1.0  # seconds between elapsed-time updates while nothing else happens
-
-
-async def ticking(events: AsyncIterator[Event], every: float) -> AsyncIterator[list[Event]]:
-    """The job's events in batches: all that are waiting when the page is ready for more
-    (one page update each, so a busy server sends fewer, fuller updates), and an empty
-    batch whenever `every` seconds pass without any."""
+async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
+    """The job's events in batches: all that are waiting when the page is ready for more,
+    one page update each, so a busy server sends fewer, fuller updates. Nothing is sent
+    while nothing happens: the page counts the elapsed time itself (ui/clock.js)."""
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
 
     async def pump() -> None:
@@ -49,11 +46,7 @@ async def ticking(events: AsyncIterator[Event], every: float) -> AsyncIterator[l
     task = asyncio.create_task(pump())
     try:
         while True:
-            try:
-                batch = [await asyncio.wait_for(queue.get(), every)]
-            except TimeoutError:
-                yield []
-                continue
+            batch = [await queue.get()]
             while not queue.empty():
                 batch.append(queue.get_nowait())
             if None in batch:
@@ -303,11 +296,11 @@ class ModeTab:
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
         yield job.record.id, view.status_line(), "", None, "", {}
-        async for batch in ticking(self.app.jobs.follow(job.record.id), TICK):
+        async for batch in batched(self.app.jobs.follow(job.record.id)):
             for event in batch:
                 view.apply(event)
             # Plain values only: Gradio 6 answers a gr.skip() for a component by building a
-            # new one and its whole config, which at every tick of every job adds up.
+            # new one and its whole config, which for every update of every job adds up.
             yield (gr.skip(), view.status_line(), "\n".join(view.logs), view.video, view.info,
                    view.fields)
 
