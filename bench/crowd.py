@@ -9,6 +9,8 @@ from pathlib import Path
 from bench.fake import Fake
 from bench.pages import Page, http_client
 from bench.table import Row
+from playground import catalog
+from playground.backends.fal import FalBackend
 from tests.apprunner import running_app
 from tests.fakefal import videos
 
@@ -42,6 +44,25 @@ def requests_per_job_second(fake: Fake) -> float:
     return follows / job_seconds
 
 
+async def _core(fake: Fake, clients: int, job_seconds: float, out: Path) -> float:
+    """The same jobs through the core's fal backend alone: no Gradio, no page."""
+    backend = FalBackend(fake.env["FAL_KEY"])
+    endpoint = catalog.BY_ID["fal-ai/pika/v2.2/text-to-video"]
+
+    async def one(index: int) -> None:
+        sub = await backend.submit(endpoint, {"prompt": f"core {index}"})
+        async for _ in backend.follow(sub, endpoint=endpoint.id):
+            pass
+        await backend.fetch(await backend.result_url(sub), out / f"core-{index}.mp4")
+
+    for count, seconds in ((1, 0.1), (clients, job_seconds)):  # warm, then measure
+        fake.reset()
+        fake.script(queue_positions=0, run_time=seconds)
+        began = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return time.perf_counter() - began
+
+
 def measure(fake: Fake, url: str, clients: int, job_seconds: float) -> float:
     # One job first, so the fake's video cache and the app's first-use imports are warm.
     for count, seconds in ((1, 0.1), (clients, job_seconds)):
@@ -64,6 +85,7 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
     with running_app({}, work / "floor", script="bench/floor_app.py",
                      extra_args=floor_args) as floor_app:
         floors = {n: measure(fake, floor_app.url, n, job_seconds) for n in sizes}
+    cores = {n: asyncio.run(_core(fake, n, job_seconds, video.parent)) for n in sizes}
     rows, rate = [], 0.0
     with running_app(fake.env, work / "ours") as app:
         for clients in sizes:
@@ -74,7 +96,9 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
                             wall <= 1.10 * job_seconds))
     rows.append(Row(f"  baseline measured: Gradio's default queue, {baseline_clients} clients",
                     serial, "s", None, "(scaled above)", None))
-    for clients, wall in floors.items():
-        rows.append(Row(f"  floor: bare Gradio, same events, no work, {clients} clients", wall,
-                        "s", None, "(for reference)", None))
+    for clients in sizes:
+        rows.append(Row(f"  floor: bare Gradio, same events, no work, {clients} clients",
+                        floors[clients], "s", None, "(for reference)", None))
+        rows.append(Row(f"  core alone: same jobs, fal backend without Gradio, {clients}",
+                        cores[clients], "s", None, "(for reference)", None))
     return rows, rate
