@@ -99,6 +99,6 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
     for clients in sizes:
         rows.append(Row(f"  floor: bare Gradio, same events, no work, {clients} clients",
                         floors[clients], "s", None, "(for reference)", None))
-        rows.append(Row(f"  core alone: same jobs, fal backend without Gradio, {clients}",
+        rows.append(Row(f"  core alone, no Gradio: same jobs, {clients} clients",
                         cores[clients], "s", None, "(for reference)", None))
     return rows, rate

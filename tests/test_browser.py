@@ -1,8 +1,9 @@
 """Each tab filled in and run in real Chromium; the result video must play.
 
-The tabs run the offline demo (no key), so the page, queue, events and video
-element are all real while nothing leaves the machine; fal's complaints are shown
-against the fake fal cloud. Screenshots of every tab go to `artifacts/screenshots/`.
+The tabs, history and remix run on the offline demo (no key), so the page, queue,
+events and video element are all real while nothing leaves the machine; the
+running clock and fal's complaints run against the fake fal cloud. Screenshots
+of every tab go to `artifacts/screenshots/`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def open_page(browser, url: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def page(browser, offline_app):  # type: ignore[no-untyped-def]
     page = open_page(browser, offline_app.url)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def cloud_page(browser, app):  # type: ignore[no-untyped-def]
+    """A page of the playground on the fake fal cloud, with the server's key."""
+    page = open_page(browser, app.url)
     yield page
     page.context.close()
 
@@ -134,10 +143,10 @@ def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type:
 
 
 def test_the_page_keeps_a_running_jobs_clock_without_server_updates(  # type: ignore[no-untyped-def]
-        browser, app, fakefal: FakeFal) -> None:
+        cloud_page, fakefal: FakeFal) -> None:
     # No queue and no log lines: after "Running" the server has nothing to send for 4 s.
     fakefal.script(queue_positions=0, run_time=4.0, logs=[])
-    page = open_page(browser, app.url)
+    page = cloud_page
     prompt(page, "text-to-video", "a clock on the wall")
     page.locator("#text-to-video-run").click()
     status = page.locator("#text-to-video-status")
@@ -150,13 +159,12 @@ def test_the_page_keeps_a_running_jobs_clock_without_server_updates(  # type: ig
         }""", timeout=15_000)
     status.get_by_text("Done").wait_for(timeout=30_000)
     assert "…" not in status.inner_text()  # a finished job's time stands still
-    page.context.close()
 
 
 def test_fal_field_complaint_shows_on_its_widget_until_a_good_run(  # type: ignore[no-untyped-def]
-        browser, app, fakefal: FakeFal) -> None:
+        cloud_page, fakefal: FakeFal) -> None:
     fakefal.script(faults={"submit": [422]})
-    page = open_page(browser, app.url)
+    page = cloud_page
     prompt(page, "text-to-video", "a paper boat on a rainy street")
     page.locator("#text-to-video-run").click()
     label = page.locator("#text-to-video-prompt").get_by_text("Prompt ⚠")
@@ -167,4 +175,3 @@ def test_fal_field_complaint_shows_on_its_widget_until_a_good_run(  # type: igno
     page.locator("#text-to-video-result video").wait_for(state="attached", timeout=60_000)
     label.wait_for(state="detached", timeout=15_000)
     assert fakefal.count("submit") == 2
-    page.context.close()
