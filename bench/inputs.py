@@ -7,23 +7,13 @@ import time
 from pathlib import Path
 
 import fal_client
-import numpy as np
 from gradio_client import Client
 from PIL import Image, ImageOps
 
 from bench.fake import Fake
 from bench.table import Row
 from playground.media import prepare_image
-from tests.builders import IMAGES, gallery
-
-
-def photo(path: Path) -> Path:
-    """4000x3000, noisy (JPEG's worst case), with the EXIF orientation phones write."""
-    pixels = np.random.default_rng(1).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    Image.fromarray(pixels).save(path, quality=92, exif=exif)
-    return path
+from tests.builders import IMAGES, gallery, phone_photo
 
 
 def naive(src: Path, out: Path) -> None:
@@ -33,7 +23,7 @@ def naive(src: Path, out: Path) -> None:
 
 
 def prepare(work: Path, runs: int) -> list[Row]:
-    src = photo(work / "photo-12mp.jpg")
+    src = phone_photo(work / "photo-12mp.jpg")
     ours, bare, size = [], [], 0
     for index in range(runs):
         began = time.perf_counter()

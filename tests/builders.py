@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from gradio_client import handle_file
+from PIL import Image
 
 from tests.apprunner import ROOT
 
@@ -13,6 +15,15 @@ MEDIA = ROOT / "presets" / "media"
 IMAGE = MEDIA / "sailboat.jpg"
 IMAGES = [MEDIA / "dawn-hills.jpg", MEDIA / "sailboat.jpg", MEDIA / "night-city.jpg"]
 VIDEO = MEDIA / "street.mp4"
+
+
+def phone_photo(path: Path) -> Path:
+    """4000x3000 of noise (JPEG's worst case) with the EXIF 'rotate 90' phones write."""
+    pixels = np.random.default_rng(1).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(path, quality=92, exif=exif)
+    return path
 
 
 def gallery(paths: list[Path]) -> list[dict[str, Any]]:

@@ -6,19 +6,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from playground.media import MAX_UPLOAD_BYTES, prepare_image
-
-
-def phone_photo(path: Path) -> Path:
-    """4000x3000 of noise (JPEG's worst case) with the EXIF 'rotate 90' phones write."""
-    pixels = np.random.default_rng(7).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    Image.fromarray(pixels).save(path, quality=92, exif=exif)
-    return path
+from tests.builders import phone_photo
 
 
 def test_a_12_megapixel_photo_is_turned_upright_scaled_and_small(tmp_path: Path) -> None:
