@@ -93,9 +93,9 @@ def explain(status: int, detail: Any, headers: httpx.Headers | dict[str, str], *
         return FalError(f"{tag} fal is rate-limiting this key (HTTP 429). Try again {when}.",
                         status=status, retryable=True)
     if status >= 500:
-        return FalError(f"{tag} fal had a server error (HTTP {status}) while we {stage}ed: "
+        return FalError(f"{tag} fal had a server error (HTTP {status}) when we tried to {stage}: "
                         f"{detail}. Try again in a moment.", status=status, retryable=True)
-    return FalError(f"{tag} fal answered HTTP {status} while we {stage}ed: {detail}",
+    return FalError(f"{tag} fal answered HTTP {status} when we tried to {stage}: {detail}",
                     status=status)
 
 
@@ -126,7 +126,7 @@ def _as_fal_error(exc: BaseException, *, endpoint: str, stage: str) -> FalError:
     if isinstance(exc, FalClientHTTPError):
         return explain(exc.status_code, _detail(exc.response), exc.response_headers,
                        endpoint=endpoint, stage=stage)
-    return FalError(f"[{endpoint}] could not reach fal while we {stage}ed "
+    return FalError(f"[{endpoint}] could not reach fal when we tried to {stage} "
                     f"({type(exc).__name__}). Check the network and try again.", retryable=True)
 
 
@@ -264,7 +264,7 @@ class FalBackend:
                     use_stream = False
                 except (FalClientHTTPError, httpx.TransportError) as exc:
                     if not _transient(exc):
-                        raise _as_fal_error(exc, endpoint=endpoint, stage="follow") from exc
+                        raise _as_fal_error(exc, endpoint=endpoint, stage="follow the job") from exc
                     log.info("[%s] status stream broke (%s); polling", endpoint,
                              type(exc).__name__)
             status = await _with_retry(lambda: handle.status(with_logs=True), what="poll",
