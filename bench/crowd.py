@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.fake import Fake
@@ -44,9 +45,8 @@ def requests_per_job_second(fake: Fake) -> float:
     return follows / job_seconds
 
 
-async def _core(fake: Fake, clients: int, job_seconds: float, out: Path) -> float:
+async def _core(backend: FalBackend, clients: int, out: Path) -> float:
     """The same jobs through the core's fal backend alone: no Gradio, no page."""
-    backend = FalBackend(fake.env["FAL_KEY"])
     endpoint = catalog.BY_ID["fal-ai/pika/v2.2/text-to-video"]
 
     async def one(index: int) -> None:
@@ -55,28 +55,30 @@ async def _core(fake: Fake, clients: int, job_seconds: float, out: Path) -> floa
             pass
         await backend.fetch(await backend.result_url(sub), out / f"core-{index}.mp4")
 
-    for count, seconds in ((1, 0.1), (clients, job_seconds)):  # warm, then measure
-        fake.reset()
-        fake.script(queue_positions=0, run_time=seconds)
-        began = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)))
+    began = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(clients)))
     return time.perf_counter() - began
 
 
-def measure(fake: Fake, url: str, clients: int, job_seconds: float) -> float:
-    # One job first, so the fake's video cache and the app's first-use imports are warm.
+def measure(fake: Fake, clients: int, job_seconds: float, go: Callable[[int], float]) -> float:
+    """`go(n)` runs n simultaneous jobs and answers the seconds they took. One job goes
+    first, so the fake's video cache and first-use imports are warm."""
     for count, seconds in ((1, 0.1), (clients, job_seconds)):
         fake.reset()
         fake.script(queue_positions=0, run_time=seconds)
-        wall = crowd(url, count, f"crowd{count}")
+        wall = go(count)
     return wall
+
+
+def pages_of(url: str) -> Callable[[int], float]:
+    return lambda count: crowd(url, count, f"crowd{count}")
 
 
 def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baseline_clients: int
         ) -> tuple[list[Row], float]:
     """Rows for each crowd size, and fal status requests per job-second in the first."""
     with running_app({**fake.env, "PIKA_CONCURRENCY": "1"}, work / "default-queue") as app:
-        serial = measure(fake, app.url, baseline_clients, job_seconds)
+        serial = measure(fake, baseline_clients, job_seconds, pages_of(app.url))
     per_client = serial / baseline_clients  # one job after another: the baseline scales so
     video = work / "floor" / "video.mp4"
     video.parent.mkdir(parents=True, exist_ok=True)
@@ -84,12 +86,16 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
     floor_args = ("--video", str(video), "--job-seconds", str(job_seconds))
     with running_app({}, work / "floor", script="bench/floor_app.py",
                      extra_args=floor_args) as floor_app:
-        floors = {n: measure(fake, floor_app.url, n, job_seconds) for n in sizes}
-    cores = {n: asyncio.run(_core(fake, n, job_seconds, video.parent)) for n in sizes}
+        floors = {n: measure(fake, n, job_seconds, pages_of(floor_app.url)) for n in sizes}
+    with asyncio.Runner() as runner:  # one loop, so the backend's connection pools live on
+        backend = FalBackend(fake.env["FAL_KEY"])
+        cores = {n: measure(fake, n, job_seconds,
+                            lambda count: runner.run(_core(backend, count, video.parent)))
+                 for n in sizes}
     rows, rate = [], 0.0
     with running_app(fake.env, work / "ours") as app:
         for clients in sizes:
-            wall = measure(fake, app.url, clients, job_seconds)
+            wall = measure(fake, clients, job_seconds, pages_of(app.url))
             rate = rate or requests_per_job_second(fake)
             rows.append(Row(f"concurrency: {clients} clients, {job_seconds:g} s jobs (s)", wall,
                             "s", per_client * clients, f"<= {1.10 * job_seconds:.2f} s",

@@ -30,6 +30,8 @@ FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "n
                "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
                "seed"]
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
+
+
 async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
     """The job's events in batches: all that are waiting when the page is ready for more,
     one page update each, so a busy server sends fewer, fuller updates. Nothing is sent
