@@ -233,3 +233,21 @@ def test_control_api_scripts_and_counts(fal_env: FakeFal) -> None:
     assert len(records) == 1 and records[0]["key"] is True  # whether a key came, never which
     jobs = httpx.get(f"{url}/_fake/jobs", trust_env=False).json()
     assert jobs[0]["size"] == [1280, 720, 5.0] and len(jobs[0]["log_times"]) == 1
+
+
+def test_a_stream_whose_client_left_does_not_hold_up_stop(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    # A long job with nothing to report: the stream has nothing to write once the client
+    # has gone, and must still end, or stopping the fake waits out aiohttp's shutdown.
+    fake = FakeFal().start()
+    try:
+        fake.script(queue_positions=0, run_time=600)
+        for name, value in fake.env.items():
+            monkeypatch.setenv(name, value)
+        handle = fal_client.submit("fal-ai/pika/v2.2/text-to-video", {"prompt": "a long one"})
+        auth = {"Authorization": f"Key {fake.env['FAL_KEY']}"}
+        with httpx.Client(headers=auth) as client, client.stream(
+                "GET", f"{handle.status_url}/stream", params={"logs": 1}) as stream:
+            next(line for line in stream.iter_lines() if line.startswith("data:"))
+    finally:
+        fake.stop()  # raises TimeoutError after 10 s if the stream outlives its client

@@ -316,6 +316,10 @@ class FakeFal:
         last = None
         try:
             while True:
+                # A client that went away is only noticed on a write, and a long job may
+                # have nothing to write for minutes: look at the connection itself.
+                if request.transport is None or request.transport.is_closing():
+                    return response
                 state = job.state(time.time())
                 if state != last:
                     await response.write(f"data: {json.dumps(state)}\n\n".encode())
