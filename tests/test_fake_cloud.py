@@ -244,10 +244,15 @@ def test_a_stream_whose_client_left_does_not_hold_up_stop(monkeypatch: pytest.Mo
         fake.script(queue_positions=0, run_time=600)
         for name, value in fake.env.items():
             monkeypatch.setenv(name, value)
-        handle = fal_client.submit("fal-ai/pika/v2.2/text-to-video", {"prompt": "a long one"})
+        # Plain httpx, not fal-client: fal-client keeps the clients it made for the
+        # session's fake, and this is a fake of its own.
         auth = {"Authorization": f"Key {fake.env['FAL_KEY']}"}
-        with httpx.Client(headers=auth) as client, client.stream(
-                "GET", f"{handle.status_url}/stream", params={"logs": 1}) as stream:
-            next(line for line in stream.iter_lines() if line.startswith("data:"))
+        with httpx.Client(headers=auth) as client:
+            submitted = client.post("https://queue.fal.run/fal-ai/pika/v2.2/text-to-video",
+                                    json={"prompt": "a long one"}).raise_for_status().json()
+            with client.stream("GET", f"{submitted['status_url']}/stream",
+                               params={"logs": 1}) as stream:
+                assert stream.status_code == 200
+                next(line for line in stream.iter_lines() if line.startswith("data:"))
     finally:
         fake.stop()  # raises TimeoutError after 10 s if the stream outlives its client
