@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
+import sys
 
-from playground.settings import Settings
-from ui.app import CLOCK_JS, CSS, build_app
+# Gradio tries `import matplotlib` twice for every page update, and httpcore and anyio try
+# `import sniffio` several times for every request. Where they are not installed, each try
+# searches every directory on sys.path again (26 us, and a dozen stat calls that hand the
+# GIL around under load). Recording them as absent makes those tries fail at once.
+for _name in ("matplotlib", "sniffio"):
+    if importlib.util.find_spec(_name) is None:
+        sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
+
+from playground.settings import Settings  # noqa: E402
+from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
 
 settings = Settings.from_env()
 demo = build_app(settings)

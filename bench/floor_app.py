@@ -1,6 +1,6 @@
-"""Gradio's own floor for the crowd: the text-to-video tab's event shape (its inputs,
-outputs and updates: starting, running, saving, done with a video) with no work at
-all, each job only sleeping as long as the fake's.
+"""Gradio's own floor for the crowd: the text-to-video tab's event (its inputs, outputs,
+settings and updates: sending, running, done with a video) with no work at all, each
+job only sleeping as long as the fake's.
 
     python bench/floor_app.py --port P --video V.mp4 --job-seconds 5
 """
@@ -23,12 +23,12 @@ args = parser.parse_args()
 
 
 async def run(*_: Any) -> AsyncIterator[tuple[Any, ...]]:
-    yield "job", "Starting", "", None, "", {}
+    yield "job", "Sending to fal", "", None, "", {}
     await asyncio.sleep(0.05)
     yield "job", "Running", "", None, "", {}
     await asyncio.sleep(args.job_seconds)
-    yield "job", "Saving the video", "", None, "", {}
-    yield "job", "Done", "", str(args.video), "request · seed", {}
+    video = gr.FileData(path=str(args.video), orig_name=args.video.name)
+    yield "job", "Done", "", video, "request · seed", {}
 
 
 with gr.Blocks() as demo:
@@ -36,7 +36,8 @@ with gr.Blocks() as demo:
               gr.Radio(["720p"]), gr.Radio(["5"]), gr.Textbox(), gr.State(None)]
     outputs = [gr.State(None), gr.Markdown(), gr.Textbox(), gr.Video(), gr.Markdown(),
                gr.State({})]
-    gr.Button("Generate").click(run, inputs, outputs, api_name="text_to_video")
+    gr.Button("Generate").click(run, inputs, outputs, api_name="text_to_video",
+                                postprocess=False)
     gr.Button("History").click(list, None, gr.JSON(), api_name="history")
 
 demo.queue(default_concurrency_limit=None)

@@ -26,6 +26,7 @@ from playground.history import History, JobRecord
 from playground.requests import Request, build_request
 
 log = logging.getLogger(__name__)
+SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
 
 
 @dataclass
@@ -189,11 +190,17 @@ class JobManager:
                 job.publish(event)
             t_done = time.monotonic()
             job.record.timings["run"] = round(t_done - (t_run or t_sub), 3)
-            job.publish(Stage("Saving the video"))
             self._update(job, status="downloading")
-            url = await job.backend.result_url(job.submission, endpoint=endpoint)
-            dest = self._videos / f"{job.record.id}.mp4"
-            await job.backend.fetch(url, dest)
+            # Said only when saving is slow enough to notice: a crowd's jobs finish together,
+            # and an update each that is gone 50 ms later only delays everyone's video.
+            saving = asyncio.get_running_loop().call_later(
+                SAVING_NOTICE, job.publish, Stage("Saving the video"))
+            try:
+                url = await job.backend.result_url(job.submission, endpoint=endpoint)
+                dest = self._videos / f"{job.record.id}.mp4"
+                await job.backend.fetch(url, dest)
+            finally:
+                saving.cancel()
             job.record.timings["download"] = round(time.monotonic() - t_done, 3)
             width, height, seconds = await asyncio.to_thread(media.describe_video, dest)
         except FalError as exc:

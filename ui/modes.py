@@ -223,8 +223,13 @@ class ModeTab:
     def _wire(self) -> None:
         api = _api_name(self.mode)
         outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems]
+        # run() yields values exactly as the page takes them. Gradio would otherwise hand
+        # each output of each update to a worker thread to postprocess (four thread hops per
+        # update, a fifth of the app's work per job in a crowd) and probe the finished video
+        # with ffprobe where ffmpeg is installed; fal's results are MP4s we have opened.
         self.run_event = self.run_button.click(
-            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api)
+            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api,
+            postprocess=False)
         # After every run: the widgets fal or our checks complained about say so in their
         # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
         # page does not run `.then` after a queued event that raised.
@@ -297,13 +302,16 @@ class ModeTab:
             yield *[gr.skip()] * 5, {exc.field: exc.message}
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
-        yield job.record.id, view.status_line(), "", None, "", {}
+        # No update of its own before the job's first event, which comes at once: one page
+        # update fewer per job, at the moment a crowd presses Generate together.
         async for batch in batched(self.app.jobs.follow(job.record.id)):
             for event in batch:
                 view.apply(event)
             # Plain values only: Gradio 6 answers a gr.skip() for a component by building a
             # new one and its whole config, which for every update of every job adds up.
-            yield (gr.skip(), view.status_line(), "\n".join(view.logs), view.video, view.info,
+            video = gr.FileData(path=view.video, orig_name=Path(view.video).name
+                                ) if view.video else None
+            yield (job.record.id, view.status_line(), "\n".join(view.logs), video, view.info,
                    view.fields)
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
