@@ -83,6 +83,18 @@ def test_every_endpoint_end_to_end(app: RunningApp, fakefal: FakeFal, mode, vers
     assert fakefal.count("stream") == 1 and fakefal.count("status") == 0
 
 
+@pytest.mark.parametrize(("cdn_delay", "said"), [(0.0, False), (1.0, True)],
+                         ids=["quick-download", "slow-download"])
+def test_saving_is_said_only_when_it_takes_a_while(app: RunningApp, fakefal: FakeFal,
+                                                   cdn_delay: float, said: bool) -> None:
+    fakefal.script(queue_positions=0, run_time=0.3, cdn_delay=cdn_delay)
+    client = Client(app.url, verbose=False)
+    job = client.submit(version="v2.2", prompt="keep it", api_name="/text_to_video")
+    texts = [u[0] for u in job if isinstance(u, list | tuple)]
+    assert "Done" in job.outputs()[-1][0]
+    assert any("Saving the video" in t for t in texts) is said, texts
+
+
 def test_transitions_are_sent_as_fal_wants_them(app: RunningApp, fakefal: FakeFal) -> None:
     client = Client(app.url, verbose=False)
     form = api_form({"image_urls": "IMAGES", "prompt": "trip", "transition_1_prompt": "up",
