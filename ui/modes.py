@@ -302,17 +302,22 @@ class ModeTab:
             yield *[gr.skip()] * 5, {exc.field: exc.message}
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
         view = View()
+        first = True
         # No update of its own before the job's first event, which comes at once: one page
         # update fewer per job, at the moment a crowd presses Generate together.
         async for batch in batched(self.app.jobs.follow(job.record.id)):
             for event in batch:
                 view.apply(event)
-            # Plain values only: Gradio 6 answers a gr.skip() for a component by building a
-            # new one and its whole config, which for every update of every job adds up.
+            # Components get plain values: Gradio 6 answers a gr.skip() for one by building
+            # a new component and its whole config. States are the other way round: setting
+            # one rebuilds its config, skipping it costs nothing. So they are set only when
+            # they change (the job id once; the field complaints at the start and the end).
             video = gr.FileData(path=view.video, orig_name=Path(view.video).name
                                 ) if view.video else None
-            yield (job.record.id, view.status_line(), "\n".join(view.logs), video, view.info,
-                   view.fields)
+            yield (job.record.id if first else gr.skip(), view.status_line(),
+                   "\n".join(view.logs), video, view.info,
+                   view.fields if first or view.finished else gr.skip())
+            first = False
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
         problems = problems or {}
