@@ -31,7 +31,8 @@ def main() -> int:
             work = Path(tmp)
             crowd_rows, rate = crowd.run(cloud, work, job_seconds=1.0 if smoke else 5.0,
                                          sizes=[4] if smoke else [32, 64],
-                                         baseline_clients=2 if smoke else 4)
+                                         baseline_clients=2 if smoke else 4,
+                                         runs=1 if smoke else 3)
             rows += crowd_rows
             with running_app(cloud.env, work / "latency") as app:
                 rows += latency.run(cloud, app.url, seconds=2.0 if smoke else 6.0,

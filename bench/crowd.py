@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,23 +61,29 @@ async def _core(backend: FalBackend, clients: int, out: Path) -> float:
     return time.perf_counter() - began
 
 
-def measure(fake: Fake, clients: int, job_seconds: float, go: Callable[[int], float]) -> float:
-    """`go(n)` runs n simultaneous jobs and answers the seconds they took. One job goes
-    first, so the fake's video cache and first-use imports are warm."""
-    for count, seconds in ((1, 0.1), (clients, job_seconds)):
-        fake.reset()
-        fake.script(queue_positions=0, run_time=seconds)
-        wall = go(count)
-    return wall
+def measure(fake: Fake, clients: int, job_seconds: float, go: Callable[[int], float],
+            runs: int = 1) -> float:
+    """`go(n)` runs n simultaneous jobs and answers the seconds they took; the median of
+    `runs` crowds. One job goes before each, so the fake's video cache and first-use
+    imports are warm."""
+    walls = []
+    for _ in range(runs):
+        for count, seconds in ((1, 0.1), (clients, job_seconds)):
+            fake.reset()
+            fake.script(queue_positions=0, run_time=seconds)
+            wall = go(count)
+        walls.append(wall)
+    return statistics.median(walls)
 
 
 def pages_of(url: str) -> Callable[[int], float]:
     return lambda count: crowd(url, count, f"crowd{count}")
 
 
-def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baseline_clients: int
-        ) -> tuple[list[Row], float]:
-    """Rows for each crowd size, and fal status requests per job-second in the first."""
+def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baseline_clients: int,
+        runs: int) -> tuple[list[Row], float]:
+    """Rows for each crowd size (the first is judged, the others reported), each the median
+    of `runs` crowds, and fal status requests per job-second in the first."""
     with running_app({**fake.env, "PIKA_CONCURRENCY": "1"}, work / "default-queue") as app:
         serial = measure(fake, baseline_clients, job_seconds, pages_of(app.url))
     per_client = serial / baseline_clients  # one job after another: the baseline scales so
@@ -86,20 +93,24 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
     floor_args = ("--video", str(video), "--job-seconds", str(job_seconds))
     with running_app({}, work / "floor", script="bench/floor_app.py",
                      extra_args=floor_args) as floor_app:
-        floors = {n: measure(fake, n, job_seconds, pages_of(floor_app.url)) for n in sizes}
+        floors = {n: measure(fake, n, job_seconds, pages_of(floor_app.url), runs)
+                  for n in sizes}
     with asyncio.Runner() as runner:  # one loop, so the backend's connection pools live on
         backend = FalBackend(fake.env["FAL_KEY"])
         cores = {n: measure(fake, n, job_seconds,
-                            lambda count: runner.run(_core(backend, count, video.parent)))
+                            lambda count: runner.run(_core(backend, count, video.parent)), runs)
                  for n in sizes}
     rows, rate = [], 0.0
+    each = f", median of {runs}" if runs > 1 else ""
     with running_app(fake.env, work / "ours") as app:
         for clients in sizes:
-            wall = measure(fake, clients, job_seconds, pages_of(app.url))
+            wall = measure(fake, clients, job_seconds, pages_of(app.url), runs)
             rate = rate or requests_per_job_second(fake)
-            rows.append(Row(f"concurrency: {clients} clients, {job_seconds:g} s jobs (s)", wall,
-                            "s", per_client * clients, f"<= {1.10 * job_seconds:.2f} s",
-                            wall <= 1.10 * job_seconds))
+            judged = clients == sizes[0]
+            rows.append(Row(f"concurrency: {clients} clients, {job_seconds:g} s jobs{each}", wall,
+                            "s", per_client * clients,
+                            f"<= {1.10 * job_seconds:.2f} s" if judged else "(reported)",
+                            wall <= 1.10 * job_seconds if judged else None))
     rows.append(Row(f"  baseline measured: Gradio's default queue, {baseline_clients} clients",
                     serial, "s", None, "(scaled above)", None))
     for clients in sizes:
