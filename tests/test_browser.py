@@ -8,6 +8,7 @@ of every tab go to `artifacts/screenshots/`.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.fakefal import FakeFal
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 MEDIA = ROOT / "presets" / "media"
+TABS = {**catalog.MODES, "history": "History"}  # id -> label, as the page shows them
+VIEWPORTS = {"desktop": {"width": 1366, "height": 850}, "phone": {"width": 390, "height": 844}}
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 
@@ -35,8 +38,8 @@ def browser() -> Iterator[object]:
         yield browser
 
 
-def open_page(browser, url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+def open_page(browser, url: str, viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1100})
     page = context.new_page()
     page.goto(url)
     return page
@@ -87,6 +90,47 @@ FILLERS: dict[str, Callable[..., None]] = {
         page.locator("#swaps-modify_region input, #swaps-modify_region textarea").first.fill(
             "the tallest building")),
 }
+
+
+def tab_labels(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every tab a person can pick: the bar's own, then those folded into "More tabs"."""
+    return page.evaluate("""() => [
+        ...document.querySelectorAll('[role=tablist] [role=tab]'),
+        ...document.querySelectorAll('.overflow-dropdown button'),
+    ].map(b => b.innerText.trim())""")
+
+
+def click_tab(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    """As a person does: the tab in the bar, or through "More tabs" on a narrow screen."""
+    tab = page.locator("[role=tablist] [role=tab]", has_text=label)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    page.locator(".overflow-dropdown button", has_text=label).first.click()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_every_tab_is_reachable_in_any_order(browser, offline_app, viewport: str
+                                             ) -> None:  # type: ignore[no-untyped-def]
+    page = open_page(browser, offline_app.url, VIEWPORTS[viewport])
+    expected = sorted(TABS.values())
+    ids = list(TABS)
+    shuffled = random.Random(7).sample(ids, len(ids))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.locator("[role=tablist]").wait_for()
+        for order in (ids, ids[::-1], shuffled):
+            for tab_id in order:
+                click_tab(page, TABS[tab_id])
+                content = "#history-table" if tab_id == "history" else f"#{tab_id}-run"
+                page.locator(content).wait_for(state="visible", timeout=10_000)
+                labels = tab_labels(page)
+                assert sorted(labels) == expected, f"after {TABS[tab_id]}: {labels}"
+                if order is ids:
+                    page.screenshot(path=str(ARTIFACTS / f"tab-{viewport}-{tab_id}.png"))
+    finally:
+        page.context.close()
 
 
 @pytest.mark.parametrize("mode", list(catalog.MODES))

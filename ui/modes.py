@@ -91,6 +91,10 @@ class ModeTab:
     def build(self) -> None:
         first = self.endpoints[0]
         with gr.Tab(catalog.MODES[self.mode], id=self.mode):
+            # States inside the Tab: one made between Tabs breaks Gradio's tab bar (labels
+            # repeat after the first click, and later tabs can no longer be reached).
+            self.job_id = gr.State(None)
+            self.problems = gr.State({})  # field name -> what is wrong, on that widget
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5):
                     self.version = lenient(gr.Radio([e.version for e in self.endpoints],
@@ -117,8 +121,6 @@ class ModeTab:
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
             self._examples()
-        self.job_id = gr.State(None)
-        self.problems = gr.State({})  # field name -> what is wrong, shown on that widget
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._wire()
 
