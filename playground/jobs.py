@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,13 +56,19 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
 
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
-                 server_backend: Callable[[], Backend | None] = lambda: None) -> None:
+                 server_backend: Callable[[], Backend | None] = lambda: None, *,
+                 input_dirs: Sequence[Path] = ()) -> None:
         self.history = history
         self._inputs = data_dir / "inputs"
         self._videos = data_dir / "videos"
         self._data_dir = data_dir
         for folder in (self._inputs, self._videos):
             folder.mkdir(parents=True, exist_ok=True)
+        # Where input files may come from: the web server's upload folder, our presets.
+        # Never our own store, which holds other people's inputs and results.
+        self._input_dirs = [d.resolve() for d in input_dirs]
+        self._store_dirs = [d.resolve() for d in (self._inputs, self._videos,
+                                                  data_dir / "previews")]
         self._choose_backend = choose_backend
         self._server_backend = server_backend
         self._jobs: dict[str, Job] = {}
@@ -100,6 +106,7 @@ class JobManager:
             arguments.get("resolution", ""), media.DEFAULT_MAX_SIDE)
 
         def prepare(name: str, kind: str, src: str) -> str:
+            src = str(self._admit(name, src))
             if kind == "video":
                 info = media.probe_video(src, field=name)
                 return str(self._keep(info.path))
@@ -114,10 +121,19 @@ class JobManager:
             arguments[name] = prepared if isinstance(value, list) else prepared[0]
         return arguments
 
+    def _admit(self, field: str, src: str) -> Path:
+        """The file a client named, if it is one it may name: a path arrives from the page
+        or the API as plain text, and could otherwise point at any file on this server."""
+        path = Path(src).resolve()  # symlinks followed: where it really is
+        inside = any(path.is_relative_to(d) for d in self._input_dirs)
+        if not inside or any(path.is_relative_to(d) for d in self._store_dirs):
+            log.info("refused %s: %s is not an upload", field, path.name)
+            raise InputError(field, "this file was not uploaded to this page (only files "
+                                    "uploaded here can be used); upload it again.")
+        return path
+
     def _keep(self, path: Path) -> Path:
         """A copy of an input video in our store: Gradio's upload cache is not forever."""
-        if path.is_relative_to(self._inputs):
-            return path
         dest = self._inputs / f"{uuid.uuid4().hex[:12]}{path.suffix.lower() or '.mp4'}"
         shutil.copyfile(path, dest)
         return dest

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
 from playground.history import History
@@ -10,13 +13,13 @@ from playground.settings import Settings
 
 
 class Playground:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, input_dirs: Sequence[Path] = ()) -> None:
         self.settings = settings
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
         self._fal: dict[str, Backend] = {}  # by key, in memory only
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
-                               self.server_backend)
+                               self.server_backend, input_dirs=input_dirs)
 
     def _fal_backend(self, key: str) -> Backend:
         if key not in self._fal:

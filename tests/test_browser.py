@@ -177,6 +177,32 @@ def test_remix_puts_a_past_jobs_settings_back_in_its_tab(page) -> None:  # type:
     assert page.locator("#text-to-video-version").get_by_label("v2.1", exact=True).is_checked()
 
 
+def test_a_remixed_image_runs_again(page) -> None:  # type: ignore[no-untyped-def]
+    # The stored input comes back to the page as an upload of its own: inputs are taken
+    # only from uploads, never from the store, and a Remix must still run.
+    text = "remix my picture: the boat sails on"
+    page.get_by_role("tab", name="Image to video", exact=True).click()
+    FILLERS["image-to-video"](page)
+    prompt(page, "image-to-video", text)
+    page.locator("#image-to-video-run").click()
+    status = page.locator("#image-to-video-status")
+    status.get_by_text("Done").wait_for(timeout=90_000)
+    page.reload()  # a fresh, empty form
+
+    page.get_by_role("tab", name="History", exact=True).click()
+    page.locator("#history-table").get_by_text(text).locator("visible=true").first.click()
+    page.locator("#history-details").get_by_text("Image to video").wait_for(timeout=15_000)
+    page.locator("#history-remix").click()
+    page.locator("#image-to-video-image_url img").wait_for(timeout=15_000)
+    page.wait_for_function("t => document.querySelector('#image-to-video-prompt textarea')"
+                           ".value === t", arg=text, timeout=15_000)
+    page.locator("#image-to-video-run").click()
+    page.wait_for_function(
+        "() => /Done|Failed/.test(document.querySelector('#image-to-video-status').innerText)",
+        timeout=90_000)
+    assert "Done" in status.inner_text(), status.inner_text()
+
+
 def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="Text to video", exact=True).click()
     page.locator("#text-to-video-run").click()

@@ -5,25 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from playground import catalog
 from playground.service import Playground
 from playground.settings import Settings
 from ui.history_tab import build_history_tab
 from ui.keys import build_key_section
-from ui.modes import ModeTab
+from ui.lenient import name_refused_files
+from ui.modes import PRESETS, ModeTab
 
 CSS = """
 .job-status { min-height: 2.5em; }
 footer { display: none !important; }
 """
+PRESET_MEDIA = PRESETS / "media"
 CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 
 
 def build_app(settings: Settings) -> gr.Blocks:
-    app = Playground(settings)
-    # Results and prepared inputs are served straight from our store, not copied per view.
-    gr.set_static_paths([settings.data_dir / "videos", settings.data_dir / "inputs"])
+    app = Playground(settings, input_dirs=[Path(get_upload_folder()), PRESET_MEDIA])
+    # Results are served straight from our store, not copied per view. Inputs are not: a
+    # page hands them back as paths, and only uploads may come back (a Remix copies them).
+    gr.set_static_paths([settings.data_dir / "videos"])
     with gr.Blocks(title="Pika Playground") as demo:
         gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
         key_state = build_key_section(app)
@@ -42,5 +46,6 @@ def build_app(settings: Settings) -> gr.Blocks:
     # Generation is I/O-bound waiting on fal: never make one user wait for another's job
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
+    name_refused_files(demo)
     demo.playground = app  # type: ignore[attr-defined]
     return demo

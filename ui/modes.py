@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.processing_utils import save_file_to_cache
+from gradio.utils import get_upload_folder
 
 from playground import catalog
 from playground.errors import InputError
@@ -29,6 +31,7 @@ MAX_TRANSITIONS = 4
 FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "negative_prompt",
                "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
                "seed"]
+_MEDIA = ("image_url", "image_urls", "video_url")
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 
 
@@ -65,6 +68,12 @@ async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
 def _paths(gallery: Any) -> list[str]:
     items = gallery or []
     return [item[0] if isinstance(item, list | tuple) else item for item in items]
+
+
+def _as_upload(path: str) -> str:
+    """A stored input as if just uploaded: the page sends it back, and only uploads are
+    taken as inputs (the store itself never is)."""
+    return save_file_to_cache(path, get_upload_folder()) if Path(path).is_file() else path
 
 
 def _api_name(mode: str) -> str:
@@ -378,7 +387,11 @@ class ModeTab:
             if prop is None:
                 updates.append(gr.update(visible=False))
             else:
-                updates.append(gr.update(visible=True, value=form.get(name)))
+                value = form.get(name)
+                if name in _MEDIA and value:
+                    value = [_as_upload(v) for v in value] if isinstance(value, list) \
+                        else _as_upload(value)
+                updates.append(gr.update(visible=True, value=value))
         transitions = form.get("transitions") or []
         for i in range(MAX_TRANSITIONS if self.keyframes else 0):
             step = transitions[i] if i < len(transitions) else {}

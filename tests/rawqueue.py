@@ -1,0 +1,78 @@
+"""Gradio's queue protocol spoken by hand, to send what gradio_client never would.
+
+gradio_client uploads any file value it is given and leaves a stream only when
+the event ends. A hostile caller does neither: it sends file values as bare
+dicts or strings naming server paths, and drops the connection mid-event.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class RawPage:
+    """One browser session's worth of queue calls, by api_name and parameter name."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url.rstrip("/"), trust_env=False, timeout=120)
+        self.session = secrets.token_hex(8)
+        config = self.http.get("/config").raise_for_status().json()
+        self._states = {c["id"] for c in config["components"] if c.get("type") == "state"}
+        self._calls = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
+        info = self.http.get("/gradio_api/info").raise_for_status().json()
+        self._params = info["named_endpoints"]
+
+    def close(self) -> None:
+        self.http.close()
+
+    def upload(self, path: Path) -> dict[str, Any]:
+        """A file sent as the page sends one: uploaded first, then named with `meta`."""
+        with path.open("rb") as handle:
+            answer = self.http.post("/gradio_api/upload", files={"files": (path.name, handle)})
+        return {"path": answer.raise_for_status().json()[0], "orig_name": path.name,
+                "meta": {"_type": "gradio.FileData"}}
+
+    def join(self, api_name: str, **values: Any) -> str:
+        """Joins the queue with named values (the others take their defaults)."""
+        dependency = self._calls[api_name]
+        params = iter(self._params["/" + api_name]["parameters"])
+        data = []
+        for component in dependency["inputs"]:
+            if component in self._states:
+                data.append(None)
+                continue
+            param = next(params)
+            data.append(values.pop(param["parameter_name"], param.get("parameter_default")))
+        assert not values, f"{api_name} has no parameters {sorted(values)}"
+        joined = self.http.post("/gradio_api/queue/join", json={
+            "data": data, "fn_index": dependency["id"], "session_hash": self.session,
+            "event_data": None, "trigger_id": None})
+        return joined.raise_for_status().json()["event_id"]
+
+    def messages(self, event_id: str) -> Iterator[dict[str, Any]]:
+        """The event's messages as they come; leaving the loop closes the connection."""
+        with self.http.stream("GET", "/gradio_api/queue/data",
+                              params={"session_hash": self.session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    if message.get("event_id") == event_id:
+                        yield message
+                        if message["msg"] == "process_completed":
+                            return
+
+    def call(self, api_name: str, **values: Any) -> tuple[bool, Any]:
+        """(success, outputs or the error message) of one event run to its end."""
+        for message in self.messages(self.join(api_name, **values)):
+            if message["msg"] == "process_completed":
+                output = message.get("output") or {}
+                if message.get("success"):
+                    return True, output.get("data")
+                return False, output.get("error") or str(output)
+        raise RuntimeError(f"{api_name}: the stream ended before the event completed")
