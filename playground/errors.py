@@ -12,11 +12,17 @@ class InputError(ValueError):
         self.message = message
 
 
+# Said of a job whose submit fal may have taken without our learning its request id.
+MAYBE_QUEUED = ("It may have been queued at fal (request id unknown): check your fal dashboard "
+                "before running it again.")
+
+
 class FalError(RuntimeError):
     """A failure at fal, worded for a person: what happened and what to do.
 
     `retryable` says whether trying again can help; `fields` carries fal's
-    422 messages by field name so the page can show them next to the widget.
+    422 messages by field name so the page can show them next to the widget;
+    `maybe_queued` says fal may have the job although we never learnt its request id.
     """
 
     def __init__(
@@ -26,9 +32,15 @@ class FalError(RuntimeError):
         status: int | None = None,
         retryable: bool = False,
         fields: dict[str, str] | None = None,
+        maybe_queued: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = retryable
         self.fields = fields or {}
+        self.maybe_queued = maybe_queued
+
+
+class LimitReached(RuntimeError):
+    """A limit on jobs in flight: nothing was recorded or sent. Worded for a person."""

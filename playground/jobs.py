@@ -20,7 +20,7 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import FalError, InputError
+from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import History, JobRecord
 from playground.requests import Request, build_request
@@ -57,8 +57,12 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
-                 input_dirs: Sequence[Path] = ()) -> None:
+                 input_dirs: Sequence[Path] = (), max_jobs: int = 64) -> None:
         self.history = history
+        # Jobs started and not yet ended (at fal or here), counted by the manager itself:
+        # a page that disconnects frees its place in Gradio's queue, never its job's slot.
+        self._max_jobs = max_jobs
+        self._slots = 0
         self._inputs = data_dir / "inputs"
         self._videos = data_dir / "videos"
         self._data_dir = data_dir
@@ -79,7 +83,7 @@ class JobManager:
                     session_key: str | None = None, logged_in: bool = False) -> Job:
         """Validates and prepares everything, records the job, and starts it.
 
-        Raises InputError before anything is recorded or sent.
+        Raises InputError or LimitReached before anything is recorded or sent.
         """
         try:
             endpoint = catalog.lookup(mode, version)
@@ -87,16 +91,25 @@ class JobManager:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
         backend, key_source = self._choose_backend(session_key, logged_in)
-        arguments = await self._prepare_inputs(request)
-        form = {**values, **{k: arguments[k] for k in request.media_fields()},
-                "seed": request.seed}
-        record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
-                           endpoint=endpoint.id, backend=backend.name, key_source=key_source,
-                           form=form, arguments=arguments, seed=request.seed)
-        record.timings["created"] = time.time()
-        self.history.save(record)
+        if self._slots >= self._max_jobs:
+            raise LimitReached(f"The server is at its limit of {self._max_jobs} jobs running; "
+                               "try again when one finishes.")
+        self._slots += 1  # held from here: preparing takes a while, and others start meanwhile
+        try:
+            arguments = await self._prepare_inputs(request)
+            form = {**values, **{k: arguments[k] for k in request.media_fields()},
+                    "seed": request.seed}
+            record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
+                               endpoint=endpoint.id, backend=backend.name,
+                               key_source=key_source, form=form, arguments=arguments,
+                               seed=request.seed)
+            record.timings["created"] = time.time()
+            self.history.save(record)
+        except BaseException:
+            self._slots -= 1
+            raise
         job = Job(record, backend, arguments)
-        self._launch(job, self._run(job))
+        self._launch(job, self._run(job))  # the slot taken above goes with the task
         return job
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
@@ -139,8 +152,17 @@ class JobManager:
         return dest
 
     def _launch(self, job: Job, work: Any) -> None:
+        """Runs the job's task, which holds one slot until it ends, however it ends."""
         self._jobs[job.record.id] = job
         job.task = asyncio.create_task(work, name=f"job-{job.record.id}")
+        job.task.add_done_callback(self._release)
+
+    def _release(self, _task: asyncio.Task[None]) -> None:
+        self._slots -= 1
+
+    @property
+    def in_flight(self) -> int:
+        return self._slots
 
     # -- running ---------------------------------------------------------------
 
@@ -160,11 +182,27 @@ class JobManager:
             endpoint = catalog.BY_ID[job.record.endpoint]
             job.submission = await job.backend.submit(endpoint, job.arguments)
         except asyncio.CancelledError:
+            if job.record.status == "submitting":  # only a server shutdown cancels a submit
+                self._finish(job, "unknown", Failed(
+                    f"The server stopped while sending this job to fal. {MAYBE_QUEUED}"))
+                raise
             self._finish(job, "cancelled", Failed(
                 "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
             return
         except (FalError, InputError) as exc:
             self._fail(job, exc)
+            return
+        except Exception as exc:  # a bug, or a reply nobody foresaw: the job still ends
+            log.exception("job %s failed before fal accepted it", job.record.id)
+            if job.record.status == "submitting":
+                self._fail(job, FalError(f"Unexpected error while sending the job to fal "
+                                         f"({type(exc).__name__}). {MAYBE_QUEUED}",
+                                         maybe_queued=True))
+            else:
+                self._fail(job, FalError(f"Unexpected error while preparing the job "
+                                         f"({type(exc).__name__}); nothing was sent to fal, "
+                                         "so nothing was charged. Run it again.",
+                                         retryable=True))
             return
         sub = job.submission
         self._update(job, status="queued", request_id=sub.request_id, status_url=sub.status_url,
@@ -241,7 +279,8 @@ class JobManager:
         fields = getattr(exc, "fields", {}) or (
             {exc.field: exc.message} if isinstance(exc, InputError) else {})
         retryable = getattr(exc, "retryable", False)
-        self._finish(job, "failed", Failed(str(exc), retryable=retryable, fields=fields))
+        status = "unknown" if getattr(exc, "maybe_queued", False) else "failed"
+        self._finish(job, status, Failed(str(exc), retryable=retryable, fields=fields))
 
     def _finish(self, job: Job, status: str, event: Done | Failed, **changes: Any) -> None:
         error = event.message if isinstance(event, Failed) else None
@@ -299,9 +338,8 @@ class JobManager:
         server = self._server_backend()
         for record in self.history.unfinished():
             if record.request_id is None and record.status == "submitting":
-                record.status, record.error = "failed", (
-                    "The server stopped while sending this job to fal, so fal may or may not "
-                    "have it: check your requests on fal's dashboard before running it again.")
+                record.status, record.error = "unknown", (
+                    f"The server stopped while sending this job to fal. {MAYBE_QUEUED}")
             elif record.request_id is None:
                 record.status, record.error = "failed", (
                     "The server stopped before this job reached fal: nothing was charged. "
@@ -311,6 +349,7 @@ class JobManager:
                 job.submission = Submission(record.request_id, record.status_url or "",
                                             record.response_url or "", record.cancel_url or "")
                 job.publish(Stage("Resumed after a restart"))
+                self._slots += 1  # never refused: fal is running it for us already
                 self._launch(job, self._follow(job))
                 resumed += 1
                 continue

@@ -19,7 +19,8 @@ class Playground:
         self.local = LocalBackend(settings.data_dir / "previews")
         self._fal: dict[str, Backend] = {}  # by key, in memory only
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
-                               self.server_backend, input_dirs=input_dirs)
+                               self.server_backend, input_dirs=input_dirs,
+                               max_jobs=settings.max_jobs)
 
     def _fal_backend(self, key: str) -> Backend:
         if key not in self._fal:

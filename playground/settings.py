@@ -35,6 +35,7 @@ class Settings:
     # Jobs mostly wait on fal, so by default nobody waits on anybody: no limit.
     concurrency: int | None = None
     max_file_mb: int = 200
+    max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,4 +48,5 @@ class Settings:
             max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
             max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
+            max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
         )

@@ -19,7 +19,7 @@ from gradio.processing_utils import save_file_to_cache
 from gradio.utils import get_upload_folder
 
 from playground import catalog
-from playground.errors import InputError
+from playground.errors import InputError, LimitReached
 from playground.events import Event
 from playground.service import Playground
 from ui.lenient import lenient
@@ -312,6 +312,8 @@ class ModeTab:
         except InputError as exc:
             yield *[gr.skip()] * 5, {exc.field: exc.message}
             raise gr.Error(self._explain(version, exc), title="Check the form") from None
+        except LimitReached as exc:
+            raise gr.Error(str(exc), title="Busy") from None
         view = View()
         first = True
         # No update of its own before the job's first event, which comes at once: one page

@@ -32,7 +32,7 @@ from fal_client.client import (
 
 from playground.backends import Submission
 from playground.catalog import Endpoint
-from playground.errors import FalError
+from playground.errors import MAYBE_QUEUED, FalError
 from playground.events import Queued as QueuedEvent
 from playground.events import Running
 
@@ -223,16 +223,22 @@ class FalBackend:
                     f"({type(exc).__name__}), so fal may or may not have queued it. It was not "
                     "sent again, so you are not charged twice: check your requests on fal's "
                     "dashboard, then run again if it is not there.", retryable=True,
-                ) from exc
+                    maybe_queued=True) from exc
             if response.status_code == 429 and attempt < 3:
                 await asyncio.sleep(min(float(response.headers.get("retry-after", 1)), 5.0))
                 continue
             if response.status_code >= 400:
                 raise explain(response.status_code, _detail(response), response.headers,
                               endpoint=endpoint.id, stage="submit")
-            data = response.json()
-            return Submission(data["request_id"], data["status_url"], data["response_url"],
-                              data["cancel_url"])
+            try:
+                data = response.json()
+                return Submission(data["request_id"], data["status_url"],
+                                  data["response_url"], data["cancel_url"])
+            except (ValueError, KeyError, TypeError):
+                raise FalError(
+                    f"[{endpoint.id}] fal answered the submit (HTTP {response.status_code}) "
+                    f"with something this app cannot read. {MAYBE_QUEUED}",
+                    maybe_queued=True) from None
         raise AssertionError("unreachable")
 
     def _handle(self, sub: Submission) -> AsyncRequestHandle:

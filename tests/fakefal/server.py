@@ -41,7 +41,9 @@ BODY = web.RequestKey("body", object)
 @dataclass
 class Script:
     """How jobs behave. `faults` are consumed in order, one per request of that stage:
-    an HTTP status (401, 422, 429, 500...) or "drop" (close the connection unanswered).
+    an HTTP status (401, 422, 429, 500...), "drop" (close the connection unanswered),
+    "garbage" (HTTP 200 with a body that is not JSON) or "hold" (never answer; the
+    request stays open until its client goes away).
     Stages: submit, status, stream, result, cancel, token, upload, cdn."""
 
     queue_positions: int = 1  # each lasts `queue_step` seconds
@@ -224,7 +226,15 @@ class FakeFal:
             assert request.transport is not None
             request.transport.close()
             raise asyncio.CancelledError
-        if fault is not None:
+        if fault == "hold":
+            while request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(0.05)  # held open until the client goes away
+            record.status = -1
+            raise asyncio.CancelledError
+        if fault == "garbage":
+            response = web.Response(text="<html>502 Bad Gateway</html>",
+                                    content_type="text/html")
+        elif fault is not None:
             response = self._fault_response(int(fault))
         elif stage in ("submit", "status", "stream", "result", "cancel", "token") and (
                 key not in self.keys):
