@@ -13,6 +13,7 @@ import logging
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +24,11 @@ from playground.backends import Backend, Submission
 from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import History, JobRecord
+from playground.people import Person
 from playground.requests import Request, build_request
 
 log = logging.getLogger(__name__)
+ANYONE = Person()  # a caller the limits know nothing of (resumed jobs, the core alone)
 SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
 
 
@@ -34,6 +37,7 @@ class Job:
     record: JobRecord
     backend: Backend
     arguments: dict[str, Any]  # local paths until uploaded
+    person: Person = ANYONE
     events: list[Event] = field(default_factory=list)
     submission: Submission | None = None
     task: asyncio.Task[None] | None = None
@@ -57,12 +61,15 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
-                 input_dirs: Sequence[Path] = (), max_jobs: int = 64) -> None:
+                 input_dirs: Sequence[Path] = (), max_jobs: int = 64,
+                 max_jobs_per_person: int = 3) -> None:
         self.history = history
         # Jobs started and not yet ended (at fal or here), counted by the manager itself:
         # a page that disconnects frees its place in Gradio's queue, never its job's slot.
         self._max_jobs = max_jobs
         self._slots = 0
+        self._max_per_person = max_jobs_per_person
+        self._held: Counter[str] = Counter()  # a person's name -> their jobs in flight
         self._inputs = data_dir / "inputs"
         self._videos = data_dir / "videos"
         self._data_dir = data_dir
@@ -80,7 +87,8 @@ class JobManager:
     # -- starting --------------------------------------------------------------
 
     async def start(self, mode: str, version: str, values: dict[str, Any], *,
-                    session_key: str | None = None, logged_in: bool = False) -> Job:
+                    session_key: str | None = None, logged_in: bool = False,
+                    person: Person = ANYONE) -> Job:
         """Validates and prepares everything, records the job, and starts it.
 
         Raises InputError or LimitReached before anything is recorded or sent.
@@ -91,10 +99,7 @@ class JobManager:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
         backend, key_source = self._choose_backend(session_key, logged_in)
-        if self._slots >= self._max_jobs:
-            raise LimitReached(f"The server is at its limit of {self._max_jobs} jobs running; "
-                               "try again when one finishes.")
-        self._slots += 1  # held from here: preparing takes a while, and others start meanwhile
+        self._hold(person)  # from here: preparing takes a while, and others start meanwhile
         try:
             arguments = await self._prepare_inputs(request)
             form = {**values, **{k: arguments[k] for k in request.media_fields()},
@@ -106,11 +111,31 @@ class JobManager:
             record.timings["created"] = time.time()
             self.history.save(record)
         except BaseException:
-            self._slots -= 1
+            self._let_go(person)
             raise
-        job = Job(record, backend, arguments)
-        self._launch(job, self._run(job))  # the slot taken above goes with the task
+        job = Job(record, backend, arguments, person)
+        self._launch(job, self._run(job))  # what _hold took goes with the task
         return job
+
+    def _hold(self, person: Person) -> None:
+        """Takes a server slot and one for each of the person's names, or refuses."""
+        if self._slots >= self._max_jobs:
+            raise LimitReached(f"The server is at its limit of {self._max_jobs} jobs running; "
+                               "try again when one finishes.")
+        busiest = max((self._held[n] for n in person.names), default=0)
+        if busiest >= self._max_per_person:
+            raise LimitReached(f"You have {busiest} jobs running, the most one person may run "
+                               f"at once here ({self._max_per_person}); try again when one "
+                               "finishes.")
+        self._slots += 1
+        self._held.update(person.names)
+
+    def _let_go(self, person: Person) -> None:
+        self._slots -= 1
+        self._held.subtract(person.names)
+        for name in person.names:
+            if self._held[name] <= 0:
+                del self._held[name]
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -140,7 +165,6 @@ class JobManager:
         path = Path(src).resolve()  # symlinks followed: where it really is
         inside = any(path.is_relative_to(d) for d in self._input_dirs)
         if not inside or any(path.is_relative_to(d) for d in self._store_dirs):
-            log.info("refused %s: %s is not an upload", field, path.name)
             raise InputError(field, "this file was not uploaded to this page (only files "
                                     "uploaded here can be used); upload it again.")
         return path
@@ -155,10 +179,7 @@ class JobManager:
         """Runs the job's task, which holds one slot until it ends, however it ends."""
         self._jobs[job.record.id] = job
         job.task = asyncio.create_task(work, name=f"job-{job.record.id}")
-        job.task.add_done_callback(self._release)
-
-    def _release(self, _task: asyncio.Task[None]) -> None:
-        self._slots -= 1
+        job.task.add_done_callback(lambda _task: self._let_go(job.person))
 
     @property
     def in_flight(self) -> int:

@@ -36,6 +36,9 @@ class Settings:
     concurrency: int | None = None
     max_file_mb: int = 200
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
+    max_jobs_per_person: int = 3
+    # X-Forwarded-For is believed only from these (a Space's or a team's own proxy).
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -49,4 +52,6 @@ class Settings:
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
             max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
+            max_jobs_per_person=int(env.get("PIKA_MAX_JOBS_PER_PERSON", "3")),
+            trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
         )

@@ -19,8 +19,9 @@ import httpx
 class RawPage:
     """One browser session's worth of queue calls, by api_name and parameter name."""
 
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url.rstrip("/"), trust_env=False, timeout=120)
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.http = httpx.Client(base_url=url.rstrip("/"), trust_env=False, timeout=120,
+                                 headers=headers)
         self.session = secrets.token_hex(8)
         config = self.http.get("/config").raise_for_status().json()
         self._states = {c["id"] for c in config["components"] if c.get("type") == "state"}
@@ -54,6 +55,16 @@ class RawPage:
             "data": data, "fn_index": dependency["id"], "session_hash": self.session,
             "event_data": None, "trigger_id": None})
         return joined.raise_for_status().json()["event_id"]
+
+    def hang_up_once_at_fal(self, api_name: str, **values: Any) -> str | None:
+        """Joins, reads until fal has the job, hangs up. Returns the refusal, if refused."""
+        for message in self.messages(self.join(api_name, **values)):
+            text = json.dumps(message)
+            if "Queued at fal" in text or "Running" in text:
+                return None  # leaving the loop closes the connection
+            if message["msg"] == "process_completed":
+                return (message.get("output") or {}).get("error") or text
+        return None
 
     def messages(self, event_id: str) -> Iterator[dict[str, Any]]:
         """The event's messages as they come; leaving the loop closes the connection."""

@@ -56,7 +56,7 @@ def name_refused_files(demo: gr.Blocks) -> None:
                     log.info("refused %s: a file value that is not an upload", block.label)
                     raise gr.Error(f"{block.label}: this file was not uploaded to this page "
                                    "(only files uploaded here can be used); upload it again.",
-                                   title="Check the form") from None
+                                   title="Check the form", print_exception=False) from None
             raise
 
     demo.preprocess_data = preprocess_data  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.errors import InputError, LimitReached
 from playground.events import Event
+from playground.people import Person, client_address, person, trusted_networks
 from playground.service import Playground
 from ui.lenient import lenient
 from ui.render import View
 from ui.widgets import update_for, widget_for
 
+log = logging.getLogger(__name__)
 MAX_TRANSITIONS = 4
 # Form order, whatever order the catalog lists fields in: inputs first, then words, then knobs.
 FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "negative_prompt",
@@ -94,6 +97,7 @@ class ModeTab:
         self.keyframes = any("transitions" in e.properties for e in self.endpoints)
         self._price_names = tuple(n for n in ("resolution", "duration") if n in names)
         self._choices: dict[str, list[str]] = {}
+        self._trusted = trusted_networks(app.settings.trusted_proxies)
 
     # -- layout ------------------------------------------------------------------
 
@@ -304,16 +308,18 @@ class ModeTab:
     async def run(self, request: gr.Request, version: str, *values: Any
                   ) -> AsyncIterator[tuple[Any, ...]]:
         *widget_values, session_key = values
-        logged_in = bool(getattr(request, "username", None))
+        login = getattr(request, "username", None)
         try:
             form = self.form_values(version, widget_values)
             job = await self.app.jobs.start(self.mode, version, form, session_key=session_key,
-                                            logged_in=logged_in)
+                                            logged_in=bool(login), person=self._person(request))
         except InputError as exc:
+            log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
             yield *[gr.skip()] * 5, {exc.field: exc.message}
-            raise gr.Error(self._explain(version, exc), title="Check the form") from None
+            raise gr.Error(self._explain(version, exc), title="Check the form",
+                           print_exception=False) from None
         except LimitReached as exc:
-            raise gr.Error(str(exc), title="Busy") from None
+            raise gr.Error(str(exc), title="Busy", print_exception=False) from None
         view = View()
         first = True
         # No update of its own before the job's first event, which comes at once: one page
@@ -331,6 +337,13 @@ class ModeTab:
                    "\n".join(view.logs), video, view.info,
                    view.fields if first or view.finished else gr.skip())
             first = False
+
+    def _person(self, request: gr.Request) -> Person:
+        client = getattr(request, "client", None)
+        address = client_address(getattr(client, "host", None),
+                                 request.headers.get("x-forwarded-for"), self._trusted)
+        return person(login=getattr(request, "username", None),
+                      session=getattr(request, "session_hash", None), address=address)
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
         problems = problems or {}

@@ -168,3 +168,9 @@ def test_still_healthy_after_all_that(app: RunningApp, client: Client, fakefal: 
     assert httpx.get(app.url, trust_env=False).status_code == 200
     status, *_ = client.predict(version="v2.2", prompt="fine again", api_name=T2V)
     assert "Done" in status and fakefal.count("submit") == 1
+
+
+def test_each_refusal_is_one_log_line_and_no_traceback(app: RunningApp) -> None:
+    log = app.output()
+    assert log.count("INFO ui.modes: refused input: ") == len(CASES)
+    assert "Traceback" not in log

@@ -1,0 +1,54 @@
+"""Who is asking, as the per-person limits count: a login, else a browser session and
+the address it comes from. Pure functions of what the web layer knows of a request."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Person:
+    """Each name is a bound of its own. An anonymous visitor is bound by the session and,
+    because a new session costs nothing, by the address too."""
+
+    names: tuple[str, ...] = ()
+
+
+def person(*, login: str | None, session: str | None, address: str | None) -> Person:
+    if login:
+        return Person((f"login:{login}",))
+    names = [f"session:{session}"] if session else []
+    if address:
+        names.append(f"address:{address}")
+    return Person(tuple(names))
+
+
+def trusted_networks(value: str) -> list[Network]:
+    """`PIKA_TRUSTED_PROXIES`: addresses or networks, comma-separated."""
+    return [ipaddress.ip_network(item.strip(), strict=False)
+            for item in value.split(",") if item.strip()]
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted: Sequence[Network]) -> str | None:
+    """The address a request came from. `X-Forwarded-For` is anyone's to write, so it is
+    read only when the peer is a proxy we trust, and then from the right: the first hop
+    that is not one of our proxies is the client."""
+    if not peer or not forwarded_for or not _is_trusted(peer, trusted):
+        return peer
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return peer
+
+
+def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
