@@ -2,7 +2,8 @@
 
 Everything here runs in worker threads, one file each, so keyframes and
 ingredients are prepared side by side. A bad file raises InputError naming
-the field, before anything is uploaded or paid for.
+the field, before anything is uploaded or paid for; a file that would cost
+too much to decode is refused from its header, before it is decoded.
 """
 
 from __future__ import annotations
@@ -12,25 +13,46 @@ import io
 import math
 import os
 import tempfile
-import warnings
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from playground.errors import InputError
 
 MAX_SIDE_FOR_RESOLUTION = {"480p": 854, "720p": 1280, "1080p": 1920}
 DEFAULT_MAX_SIDE = 1280  # endpoints without a resolution field render at 720p
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-MAX_MEGAPIXELS = 50
 MIN_SIDE = 64
+# Images are judged by the pixels they decode to, read from the header. A JPEG decodes at
+# 1/2 to 1/8 scale (draft()), so a 48-MP photo peaks at 24 MB: 48-MP phones (8000x6000) and
+# 50-MP ones (8160x6120) fit. Everything else is decoded whole, peaking at 5 to 16 bytes a
+# pixel (measured: RGB PNG 5.5, RGBA PNG 9.4, WebP 15.5), and so is a progressive JPEG
+# (libjpeg holds every coefficient of the picture until its last scan). 16.8 MP for those:
+# a 5K screenshot (5120x2880, 14.7 MP) fits, and peaks at 138 MB.
+JPEG_MAX_PIXELS = 50_000_000
+WHOLE_MAX_PIXELS = 4096 * 4096
+# A file may claim at most this many pixels per byte of itself. Ours in presets/media reach
+# 29 to 36 (smooth pictures, heavily compressed: 27x below the limit), a phone photo 3 to 7,
+# a 5K screenshot of text 47, a JPEG of one flat colour 64, a PNG of plain white 280 (the
+# closest, 3.5x below). A 1-bit PNG bomb reaches 8,000. Below RATIO_FREE_PIXELS a decode is
+# cheap whatever the file's size, so small flat pictures (a plain black frame, a logo) are
+# never refused for it.
+MAX_PIXELS_PER_BYTE = 1000
+RATIO_FREE_PIXELS = 4_000_000
+VIDEO_MAX_SIDE = 4096
 VIDEO_MIN_SECONDS = 1.0
 VIDEO_MAX_SECONDS = 30.0
 VIDEO_MAX_BYTES = 100 * 1024 * 1024
 VIDEO_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"}
 
 Image.MAX_IMAGE_PIXELS = None  # we refuse big images ourselves, with a message a person reads
+
+# Decoding is bound by CPU and memory: more decodes at once than cores finish no sooner and
+# only hold more whole pictures in memory. Jobs call prepare_image from worker threads, and
+# past this many they wait here, holding nothing.
+_DECODING = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -66,32 +88,20 @@ def prepare_image(src: str | os.PathLike[str], *, field: str, max_side: int,
                   out_dir: Path) -> PreparedImage:
     path = _existing_file(src, field, "image")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            width, height = image.size  # read from the header: nothing decoded yet
-            if width * height > MAX_MEGAPIXELS * 1_000_000:
-                raise InputError(field, f"the image is {width}x{height} "
-                                        f"({width * height / 1e6:.0f} megapixels); the limit is "
-                                        f"{MAX_MEGAPIXELS}. Scale it down and upload it again.")
-            # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: most of the speed is here.
-            # draft() keeps both sides at least the size asked, so ask for the scaled shape.
-            scale = min(max_side / max(width, height), 1.0)
-            image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
-            image = ImageOps.exif_transpose(image)
-            image.load()
+        with Image.open(path) as image:
+            _judge(image, path.stat().st_size, field)  # from the header: nothing decoded yet
+            with _DECODING:
+                decoded = _decode(image, max_side)
+                decoded = _flatten(decoded)
+                if max(decoded.size) > max_side:
+                    decoded.thumbnail((max_side, max_side), Image.Resampling.LANCZOS,
+                                      reducing_gap=2.0)
+                data = _encode(decoded)
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(field, "this file is not an image we can read (it may be corrupt or "
                                 "renamed). Upload a JPEG, PNG or WebP.") from exc
-    if min(image.size) < MIN_SIDE:
-        raise InputError(field, f"the image is only {image.width}x{image.height}; use one at "
-                                f"least {MIN_SIDE} pixels on each side.")
-    image = _flatten(image)
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    data = _encode(image)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{hashlib.sha256(data).hexdigest()[:20]}.jpg"
     if not out.exists():
@@ -101,14 +111,68 @@ def prepare_image(src: str | os.PathLike[str], *, field: str, max_side: int,
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, out)
-    return PreparedImage(out, image.width, image.height, len(data))
+    return PreparedImage(out, decoded.width, decoded.height, len(data))
+
+
+def _judge(image: ImageFile.ImageFile, size_bytes: int, field: str) -> None:
+    """Refuses, from the header alone, an image that would cost too much to decode."""
+    width, height = image.size
+    pixels = width * height
+    shape = f"{width}x{height} ({pixels / 1e6:.3g} megapixels)"
+    if min(width, height) < MIN_SIDE:
+        raise InputError(field, f"the image is only {width}x{height}; use one at least "
+                                f"{MIN_SIDE} pixels on each side.")
+    if pixels > max(RATIO_FREE_PIXELS, MAX_PIXELS_PER_BYTE * size_bytes):
+        raise InputError(field, f"the image is {shape} in a file of only "
+                                f"{_amount(size_bytes)}, far less than any real picture that "
+                                "size takes (it may be damaged, or made to exhaust memory). "
+                                "Save it as a JPEG, or scale it below "
+                                f"{RATIO_FREE_PIXELS / 1e6:.3g} megapixels, and upload it "
+                                "again.")
+    kind = _kind(image)
+    if kind == "JPEG" and pixels > JPEG_MAX_PIXELS:
+        raise InputError(field, f"the image is {shape}; the limit is "
+                                f"{JPEG_MAX_PIXELS / 1e6:.3g}. Scale it down and upload it "
+                                "again.")
+    if kind != "JPEG" and pixels > WHOLE_MAX_PIXELS:
+        raise InputError(field, f"the image is {shape}; a {kind} is decoded whole, so the "
+                                f"limit for it is {WHOLE_MAX_PIXELS / 1e6:.3g} megapixels "
+                                f"({JPEG_MAX_PIXELS / 1e6:.3g} for an ordinary JPEG). Scale "
+                                "it down, or save it as a JPEG, and upload it again.")
+
+
+def _kind(image: ImageFile.ImageFile) -> str:
+    """The image's format, as the limits tell them apart (MPO is a phone's JPEG)."""
+    if image.format in ("JPEG", "MPO"):
+        return "progressive JPEG" if image.info.get("progressive") else "JPEG"
+    return image.format or "picture"
+
+
+def _amount(size_bytes: int) -> str:
+    if size_bytes < 1024:
+        return f"{size_bytes} bytes"
+    if size_bytes < 1024**2:
+        return f"{size_bytes / 1024:.0f} KB"
+    return f"{size_bytes / 1024**2:.1f} MB"
+
+
+def _decode(image: ImageFile.ImageFile, max_side: int) -> Image.Image:
+    # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: most of the speed is here.
+    # draft() keeps both sides at least the size asked, so ask for the scaled shape.
+    width, height = image.size
+    scale = min(max_side / max(width, height), 1.0)
+    image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+    image.load()
+    # In place: a turned copy would hold a second whole picture for a moment.
+    ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def _flatten(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         white = Image.new("RGB", rgba.size, (255, 255, 255))
-        white.paste(rgba, mask=rgba.getchannel("A"))
+        white.paste(rgba, mask=rgba)  # an RGBA mask is its alpha band, without a copy of it
         return white
     return image.convert("RGB") if image.mode != "RGB" else image
 
@@ -133,7 +197,10 @@ def probe_video(src: str | os.PathLike[str], *, field: str) -> VideoInfo:
         raise InputError(field, f"the video is {size / 1e6:.0f} MB; the limit is "
                                 f"{VIDEO_MAX_BYTES // 1_000_000} MB. Trim or compress it.")
     try:
-        with av.open(str(path)) as container:
+        # Opening a file reads its first packets to learn the streams, and unless told to skip
+        # them decodes frames on the way: an 8192x8192 clip of 31 KB cost 158 MB and 0.27 s
+        # that way, 4 MB and 3 ms skipping. Width, height and duration come from the headers.
+        with av.open(str(path), options={"skip_frame": "all"}) as container:
             streams = container.streams.video
             if not streams:
                 raise InputError(field, "this file has no video track. Upload an MP4 or MOV.")
@@ -159,6 +226,10 @@ def probe_video(src: str | os.PathLike[str], *, field: str) -> VideoInfo:
     if min(info.width, info.height) < MIN_SIDE:
         raise InputError(field, f"the video is only {info.width}x{info.height}; use one at "
                                 f"least {MIN_SIDE} pixels on each side.")
+    if max(info.width, info.height) > VIDEO_MAX_SIDE:
+        raise InputError(field, f"the video is {info.width}x{info.height}; the limit is "
+                                f"{VIDEO_MAX_SIDE} pixels on each side. Scale it down and "
+                                "upload it again.")
     return info
 
 

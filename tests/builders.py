@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from gradio_client import handle_file
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.apprunner import ROOT
 
@@ -23,6 +23,19 @@ def phone_photo(path: Path) -> Path:
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.fromarray(pixels).save(path, quality=92, exif=exif)
+    return path
+
+
+def screenshot(path: Path, size: tuple[int, int] = (5120, 2880)) -> Path:
+    """A big PNG as a 5K screen makes one: flat panels, lines of text, an alpha channel."""
+    image = Image.new("RGBA", size, (248, 248, 250, 255))
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    draw.rectangle((width // 2, height // 4, width - 40, height - 40), fill=(60, 110, 200, 255))
+    for y in range(0, height, 24):
+        draw.text((20 + y * 7 % 300, y), "def prepare_image(src, *, field, max_side): " * 6,
+                  fill=(30, 30, 30, 255))
+    image.save(path)
     return path
 
 

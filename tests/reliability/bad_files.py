@@ -45,6 +45,24 @@ def huge_png_header(path: Path, width: int = 10_000, height: int = 10_000) -> Pa
     return path
 
 
+def png_bomb(path: Path, width: int = 7000, height: int = 7000) -> Path:
+    """A complete, valid 1-bit PNG of one colour: 6 KB that decode to 49 megapixels."""
+    Image.new("1", (width, height)).save(path)
+    return path
+
+
+def stored_png(path: Path, width: int, height: int) -> Path:
+    """A 1-bit PNG stored uncompressed: its file is as big as it says, its picture too big."""
+    Image.new("1", (width, height)).save(path, compress_level=0)
+    return path
+
+
+def progressive_jpeg(path: Path, size: tuple[int, int]) -> Path:
+    """One flat colour, progressive: libjpeg keeps every coefficient of it while decoding."""
+    Image.new("RGB", size, (90, 120, 160)).save(path, quality=90, progressive=True)
+    return path
+
+
 def clip(path: Path, *, frames: int, seconds_per_frame: float = 1 / 12,
          size: tuple[int, int] = (320, 180)) -> Path:
     """An H.264 clip; a long one is a few frames far apart, so it stays tiny."""
