@@ -38,6 +38,7 @@ class Job:
     backend: Backend
     arguments: dict[str, Any]  # local paths until uploaded
     person: Person = ANYONE
+    release: Callable[[], None] = lambda: None  # lets go of the backend when the job ends
     events: list[Event] = field(default_factory=list)
     submission: Submission | None = None
     task: asyncio.Task[None] | None = None
@@ -55,7 +56,7 @@ class Job:
         changed.set()
 
 
-BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
+BackendChooser = Callable[[str | None, bool], tuple[Backend, str, Callable[[], None]]]
 
 
 class JobManager:
@@ -98,10 +99,11 @@ class JobManager:
         except KeyError as exc:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
-        backend, key_source = self._choose_backend(session_key, logged_in)
         self._hold(person)  # from here: preparing takes a while, and others start meanwhile
+        release = None
         try:
             arguments = await self._prepare_inputs(request)
+            backend, key_source, release = self._choose_backend(session_key, logged_in)
             form = {**values, **{k: arguments[k] for k in request.media_fields()},
                     "seed": request.seed}
             record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
@@ -112,8 +114,10 @@ class JobManager:
             self.history.save(record)
         except BaseException:
             self._let_go(person)
+            if release:
+                release()
             raise
-        job = Job(record, backend, arguments, person)
+        job = Job(record, backend, arguments, person, release)
         self._launch(job, self._run(job))  # what _hold took goes with the task
         return job
 
@@ -129,6 +133,10 @@ class JobManager:
                                "finishes.")
         self._slots += 1
         self._held.update(person.names)
+
+    def _end(self, job: Job) -> None:
+        self._let_go(job.person)
+        job.release()
 
     def _let_go(self, person: Person) -> None:
         self._slots -= 1
@@ -179,7 +187,7 @@ class JobManager:
         """Runs the job's task, which holds one slot until it ends, however it ends."""
         self._jobs[job.record.id] = job
         job.task = asyncio.create_task(work, name=f"job-{job.record.id}")
-        job.task.add_done_callback(lambda _task: self._let_go(job.person))
+        job.task.add_done_callback(lambda _task: self._end(job))
 
     @property
     def in_flight(self) -> int:

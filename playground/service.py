@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
 from playground.history import History
 from playground.jobs import JobManager
+from playground.keyring import PastedKeys
 from playground.settings import Settings
+
+
+def _fal(key: str) -> Backend:
+    from playground.backends.fal import FalBackend  # fal-client loads on first real job
+
+    return FalBackend(key)
+
+
+def _nothing() -> None:
+    pass
 
 
 class Playground:
@@ -17,31 +28,29 @@ class Playground:
         self.settings = settings
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
-        self._fal: dict[str, Backend] = {}  # by key, in memory only
+        self._server: Backend | None = None
+        self.pasted = PastedKeys(_fal)
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
                                self.server_backend, input_dirs=input_dirs,
                                max_jobs=settings.max_jobs,
                                max_jobs_per_person=settings.max_jobs_per_person)
 
-    def _fal_backend(self, key: str) -> Backend:
-        if key not in self._fal:
-            from playground.backends.fal import FalBackend  # fal-client loads on first real job
-
-            self._fal[key] = FalBackend(key)
-        return self._fal[key]
-
     def server_backend(self) -> Backend | None:
-        key = self.settings.server_key
-        return self._fal_backend(key) if key else None
+        """The server's own key: one backend for the life of the process."""
+        if self._server is None and self.settings.server_key:
+            self._server = _fal(self.settings.server_key)
+        return self._server
 
     def server_key_allowed(self, logged_in: bool = False) -> bool:
         return bool(self.settings.server_key) and (logged_in or not self.settings.require_own_key)
 
     def choose_backend(self, session_key: str | None, logged_in: bool = False
-                       ) -> tuple[Backend, str]:
-        """A key pasted in the page wins; then the server's key; else the offline preview."""
+                       ) -> tuple[Backend, str, Callable[[], None]]:
+        """A key pasted in the page wins; then the server's key; else the offline preview.
+        The last item lets go of the backend when the job ends."""
         if session_key:
-            return self._fal_backend(session_key), "session"
+            backend, release = self.pasted.acquire(session_key)
+            return backend, "session", release
         if self.server_key_allowed(logged_in):
-            return self.server_backend(), "server"  # type: ignore[return-value]
-        return self.local, "none"
+            return self.server_backend(), "server", _nothing  # type: ignore[return-value]
+        return self.local, "none", _nothing

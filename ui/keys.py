@@ -1,14 +1,33 @@
-"""A fal key pasted in the page: held in this session's server-side state, never echoed."""
+"""A fal key pasted in the page: held in this session's server-side state, never echoed.
+
+The state holds the key with the login that pasted it: a session id is not a secret
+worth a fal key, so whoever else presents it gets no use of the key.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import gradio as gr
 
 from playground.service import Playground
 
 _KEY_SHAPE = re.compile(r"^[\w.-]{6,}(:[\w.-]{6,})?$")
+# A pasted key is dropped this long after it was pasted, or an hour after its page closed
+# (Gradio's own rule for closed sessions), whichever comes first.
+KEY_HOURS = 8
+
+
+def key_for(state: Any, request: gr.Request) -> str | None:
+    """The session's pasted key, if the login asking now is the one that pasted it."""
+    if not isinstance(state, dict) or not state.get("key"):
+        return None
+    if state.get("login") != getattr(request, "username", None):
+        raise gr.Error("The fal key in this session was pasted under another login. Paste "
+                       "your own key.", title="Check \u201cfal key\u201d",
+                       print_exception=False)
+    return state["key"]
 
 
 def _where_jobs_go(app: Playground, has_own: bool) -> str:
@@ -24,7 +43,7 @@ def _where_jobs_go(app: Playground, has_own: bool) -> str:
 
 
 def build_key_section(app: Playground) -> gr.State:
-    key_state = gr.State(None)
+    key_state = gr.State(None, time_to_live=KEY_HOURS * 3600)
     with gr.Accordion("fal key", open=not app.server_key_allowed()):
         with gr.Row():
             box = gr.Textbox(type="password", label="Your fal key", scale=4,
@@ -34,12 +53,14 @@ def build_key_section(app: Playground) -> gr.State:
             forget = gr.Button("Forget my key", scale=1)
         status = gr.Markdown(_where_jobs_go(app, False), elem_id="fal-key-status")
 
-    def set_key(key: str) -> tuple[str | None, str, str]:
+    def set_key(key: str, request: gr.Request) -> tuple[dict[str, Any], str, str]:
         key = (key or "").strip()
         if not _KEY_SHAPE.match(key):
             raise gr.Error("That does not look like a fal key (key-id:key-secret). "
-                           "Copy it again from fal's dashboard.", title="Check “fal key”")
-        return key, "", _where_jobs_go(app, True)
+                           "Copy it again from fal's dashboard.", title="Check “fal key”",
+                           print_exception=False)
+        login = getattr(request, "username", None)
+        return {"key": key, "login": login}, "", _where_jobs_go(app, True)
 
     def forget_key() -> tuple[None, str, str]:
         return None, "", _where_jobs_go(app, False)

@@ -24,6 +24,7 @@ from playground.errors import InputError, LimitReached
 from playground.events import Event
 from playground.people import Person, client_address, person, trusted_networks
 from playground.service import Playground
+from ui.keys import key_for
 from ui.lenient import lenient
 from ui.render import View
 from ui.widgets import update_for, widget_for
@@ -311,7 +312,8 @@ class ModeTab:
         login = getattr(request, "username", None)
         try:
             form = self.form_values(version, widget_values)
-            job = await self.app.jobs.start(self.mode, version, form, session_key=session_key,
+            job = await self.app.jobs.start(self.mode, version, form,
+                                            session_key=key_for(session_key, request),
                                             logged_in=bool(login), person=self._person(request))
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback

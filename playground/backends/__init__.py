@@ -39,3 +39,7 @@ class Backend(Protocol):
     async def cancel(self, submission: Submission) -> bool:
         """Asks fal to drop a queued job; True when fal accepted."""
         ...
+
+    async def aclose(self) -> None:
+        """Closes its connections; the backend is not used again."""
+        ...

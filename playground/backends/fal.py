@@ -331,6 +331,14 @@ class FalBackend:
         raise FalError(f"Could not download the finished video (HTTP {status or 'no answer'}). "
                        "It stays at fal for a while; retry from the history.", retryable=True)
 
+    async def aclose(self) -> None:
+        # fal-client keeps one pooled client of its own, made on first use and never closed.
+        inner = self._uploader.__dict__.get("_client")
+        clients = [self._http, self._streams, self._cdn]
+        clients += [inner] if isinstance(inner, httpx.AsyncClient) else []
+        for client in clients:
+            await client.aclose()
+
     async def cancel(self, sub: Submission) -> bool:
         response = await self._http.put(sub.cancel_url)
         if response.status_code in (200, 202):

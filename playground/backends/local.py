@@ -108,3 +108,6 @@ class LocalBackend:
             return False
         job.cancelled = True
         return True
+
+    async def aclose(self) -> None:
+        pass  # nothing held open: previews are rendered in worker threads

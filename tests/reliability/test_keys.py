@@ -6,7 +6,9 @@ then every place a key could end up is searched for either: zero hits.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from gradio_client import Client
 from tests.apprunner import RunningApp, running_app
 from tests.chromium import launched, needs_chromium
 from tests.fakefal import FAKE_KEY, FakeFal
+from tests.rawqueue import RawPage
 from tests.waiting import wait_for
 
 PASTED = "pasted-key-id:pasted-key-secret-7d1c"
@@ -110,3 +113,60 @@ def test_team_login_and_logged_in_users_may_use_the_server_key(fakefal: FakeFal,
         assert "Done" in status
         assert fakefal.count("submit") == 1
         assert "lovelace-42" not in app.output()
+
+
+def fal_connections(pid: int, proxy_port: int) -> int:
+    """The process's open TCP connections to fal (through the fake's proxy)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if remote_port == proxy_port and fields[3] == "01" and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def test_pasted_keys_leave_nothing_behind(fakefal: FakeFal, tmp_path: Path) -> None:
+    # No server key: every connection to fal belongs to a pasted key.
+    env = {k: v for k, v in fakefal.env.items() if k != "FAL_KEY"}
+    proxy_port = int(fakefal.env["HTTPS_PROXY"].rsplit(":", 1)[1])
+    with running_app(env, tmp_path) as app:
+        pid = app.process.pid
+        before = fal_connections(pid, proxy_port)
+        for i in range(100):
+            key = f"visitor-{i:03d}:junk-secret-{i:03d}"
+            page = RawPage(app.url)
+            page.direct("set_key", key)
+            if i % 10 == 0:  # one in ten runs a job on it, which opens connections to fal
+                fakefal.allow_key(key)
+                ok, outputs = page.call("text_to_video", version="v2.2", prompt=f"key {i}")
+                assert ok and "Done" in outputs[1], outputs
+            page.direct("forget_key")
+            page.close()
+        assert len({r.key for r in fakefal.find("submit")}) == 10  # each job on its own key
+        wait_for(lambda: fal_connections(pid, proxy_port) == before, timeout=15,
+                 what="every pasted key's connections to close")
+
+
+def test_a_pasted_key_serves_only_the_login_that_pasted_it(fakefal: FakeFal,
+                                                           tmp_path: Path) -> None:
+    env = {**fakefal.env, "PIKA_AUTH": "ada:lovelace-42,bob:babbage-43"}
+    fakefal.allow_key(PASTED)
+    with running_app(env, tmp_path) as app:
+        ada = RawPage(app.url, login=("ada", "lovelace-42"))
+        ada.direct("set_key", PASTED)
+        bob = RawPage(app.url, login=("bob", "babbage-43"))
+        bob.session = ada.session  # bob holds ada's session id
+        ok, message = bob.call("text_to_video", version="v2.2", prompt="on ada's key?")
+        assert not ok and "another login" in message
+        assert fakefal.find("submit", key=PASTED) == []
+        ok, outputs = ada.call("text_to_video", version="v2.2", prompt="on my key")
+        assert ok and "Done" in outputs[1]
+        assert [r.body["prompt"] for r in fakefal.find("submit", key=PASTED)] == ["on my key"]
