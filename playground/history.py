@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-UNFINISHED = ("preparing", "submitting", "queued", "running", "downloading")
+UNFINISHED = ("waiting", "preparing", "submitting", "queued", "running", "downloading")
 
 
 @dataclass

@@ -13,7 +13,6 @@ import logging
 import shutil
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,10 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
+from playground.errors import MAYBE_QUEUED, FalError, InputError
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import History, JobRecord
+from playground.limits import Allowance
 from playground.people import Person
 from playground.requests import Request, build_request
 
@@ -39,6 +39,7 @@ class Job:
     arguments: dict[str, Any]  # local paths until uploaded
     person: Person = ANYONE
     release: Callable[[], None] = lambda: None  # lets go of the backend when the job ends
+    waiting: bool = False  # for the person's turn: they have the most jobs running already
     events: list[Event] = field(default_factory=list)
     submission: Submission | None = None
     task: asyncio.Task[None] | None = None
@@ -62,15 +63,10 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str, Callable[[], N
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
-                 input_dirs: Sequence[Path] = (), max_jobs: int = 64,
-                 max_jobs_per_person: int = 3) -> None:
+                 input_dirs: Sequence[Path] = (), allowance: Allowance | None = None) -> None:
         self.history = history
-        # Jobs started and not yet ended (at fal or here), counted by the manager itself:
-        # a page that disconnects frees its place in Gradio's queue, never its job's slot.
-        self._max_jobs = max_jobs
-        self._slots = 0
-        self._max_per_person = max_jobs_per_person
-        self._held: Counter[str] = Counter()  # a person's name -> their jobs in flight
+        self.allowance = allowance or Allowance(max_jobs=64, per_person=3,
+                                                waiting_per_person=0)
         self._inputs = data_dir / "inputs"
         self._videos = data_dir / "videos"
         self._data_dir = data_dir
@@ -99,7 +95,8 @@ class JobManager:
         except KeyError as exc:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
-        self._hold(person)  # from here: preparing takes a while, and others start meanwhile
+        # Held from here: preparing takes a while, and others start meanwhile.
+        waits = not self.allowance.take(person)
         release = None
         try:
             arguments = await self._prepare_inputs(request)
@@ -111,39 +108,21 @@ class JobManager:
                                key_source=key_source, form=form, arguments=arguments,
                                seed=request.seed)
             record.timings["created"] = time.time()
+            if waits:
+                record.status = "waiting"
             self.history.save(record)
         except BaseException:
-            self._let_go(person)
+            self.allowance.give_back(person, waiting=waits)
             if release:
                 release()
             raise
-        job = Job(record, backend, arguments, person, release)
-        self._launch(job, self._run(job))  # what _hold took goes with the task
+        job = Job(record, backend, arguments, person, release, waiting=waits)
+        self._launch(job, self._run(job))  # what take() held goes with the task
         return job
 
-    def _hold(self, person: Person) -> None:
-        """Takes a server slot and one for each of the person's names, or refuses."""
-        if self._slots >= self._max_jobs:
-            raise LimitReached(f"The server is at its limit of {self._max_jobs} jobs running; "
-                               "try again when one finishes.")
-        busiest = max((self._held[n] for n in person.names), default=0)
-        if busiest >= self._max_per_person:
-            raise LimitReached(f"You have {busiest} jobs running, the most one person may run "
-                               f"at once here ({self._max_per_person}); try again when one "
-                               "finishes.")
-        self._slots += 1
-        self._held.update(person.names)
-
     def _end(self, job: Job) -> None:
-        self._let_go(job.person)
+        self.allowance.give_back(job.person, waiting=job.waiting)
         job.release()
-
-    def _let_go(self, person: Person) -> None:
-        self._slots -= 1
-        self._held.subtract(person.names)
-        for name in person.names:
-            if self._held[name] <= 0:
-                del self._held[name]
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -189,10 +168,6 @@ class JobManager:
         job.task = asyncio.create_task(work, name=f"job-{job.record.id}")
         job.task.add_done_callback(lambda _task: self._end(job))
 
-    @property
-    def in_flight(self) -> int:
-        return self._slots
-
     # -- running ---------------------------------------------------------------
 
     def _update(self, job: Job, **changes: Any) -> None:
@@ -203,6 +178,12 @@ class JobManager:
     async def _run(self, job: Job) -> None:
         t0 = time.monotonic()
         try:
+            if job.waiting:
+                job.publish(Stage(f"Waiting: you have {self.allowance.per_person} jobs "
+                                  "running, the most at once; this one starts when one ends"))
+                await self.allowance.turn(job.person)
+                job.waiting = False
+                self._update(job, status="preparing")
             await self._upload(job)
             if job.stop_requested:
                 raise asyncio.CancelledError
@@ -378,7 +359,7 @@ class JobManager:
                 job.submission = Submission(record.request_id, record.status_url or "",
                                             record.response_url or "", record.cancel_url or "")
                 job.publish(Stage("Resumed after a restart"))
-                self._slots += 1  # never refused: fal is running it for us already
+                self.allowance.adopt()  # never refused: fal is running it for us already
                 self._launch(job, self._follow(job))
                 resumed += 1
                 continue

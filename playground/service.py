@@ -10,6 +10,7 @@ from playground.backends.local import LocalBackend
 from playground.history import History
 from playground.jobs import JobManager
 from playground.keyring import PastedKeys
+from playground.limits import Allowance
 from playground.settings import Settings
 
 
@@ -32,8 +33,10 @@ class Playground:
         self.pasted = PastedKeys(_fal)
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
                                self.server_backend, input_dirs=input_dirs,
-                               max_jobs=settings.max_jobs,
-                               max_jobs_per_person=settings.max_jobs_per_person)
+                               allowance=Allowance(
+                                   max_jobs=settings.max_jobs,
+                                   per_person=settings.max_jobs_per_person,
+                                   waiting_per_person=settings.max_queued_per_person))
 
     def server_backend(self) -> Backend | None:
         """The server's own key: one backend for the life of the process."""

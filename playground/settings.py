@@ -37,6 +37,7 @@ class Settings:
     max_file_mb: int = 200
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
     max_jobs_per_person: int = 3
+    max_queued_per_person: int = 2  # more than that many running wait their turn, this many
     # X-Forwarded-For is believed only from these (a Space's or a team's own proxy).
     trusted_proxies: str = ""
 
@@ -53,5 +54,6 @@ class Settings:
             max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
             max_jobs_per_person=int(env.get("PIKA_MAX_JOBS_PER_PERSON", "3")),
+            max_queued_per_person=int(env.get("PIKA_MAX_QUEUED_PER_PERSON", "2")),
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
         )

@@ -69,14 +69,13 @@ class RawPage:
             "event_data": None, "trigger_id": None})
         return joined.raise_for_status().json()["event_id"]
 
-    def hang_up_once_at_fal(self, api_name: str, **values: Any) -> str | None:
-        """Joins, reads until fal has the job, hangs up. Returns the refusal, if refused."""
+    def hang_up_once_started(self, api_name: str, **values: Any) -> str | None:
+        """Joins, reads until the job has started, hangs up. Returns the refusal, if any."""
         for message in self.messages(self.join(api_name, **values)):
-            text = json.dumps(message)
-            if "Queued at fal" in text or "Running" in text:
+            if message["msg"] == "process_generating":  # the job exists: its first event
                 return None  # leaving the loop closes the connection
             if message["msg"] == "process_completed":
-                return (message.get("output") or {}).get("error") or text
+                return (message.get("output") or {}).get("error") or json.dumps(message)
         return None
 
     def messages(self, event_id: str) -> Iterator[dict[str, Any]]:

@@ -95,7 +95,7 @@ def test_dropped_connections_cannot_start_more_jobs_than_the_limit(fakefal: Fake
     with running_app({**fakefal.env, "PIKA_MAX_JOBS": "3"}, tmp_path) as app:
         for i in range(16):
             page = RawPage(app.url)
-            refusals.append(page.hang_up_once_at_fal("text_to_video", version="v2.2",
+            refusals.append(page.hang_up_once_started("text_to_video", version="v2.2",
                                                      prompt=f"hang up {i}"))
             page.close()
         assert fakefal.count("submit") == 3
