@@ -27,6 +27,7 @@ from playground.requests import Request, build_request
 
 log = logging.getLogger(__name__)
 SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
+MB = 1024 * 1024  # as Gradio counts its upload limit
 
 
 @dataclass
@@ -57,8 +58,10 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str]]
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
-                 input_dirs: Sequence[Path] = (), max_jobs: int = 64) -> None:
+                 input_dirs: Sequence[Path] = (), max_jobs: int = 64,
+                 max_image_mb: int = 20, max_video_mb: int = 100) -> None:
         self.history = history
+        self._max_mb = {"image": max_image_mb, "video": max_video_mb}
         # Jobs started and not yet ended (at fal or here), counted by the manager itself:
         # a page that disconnects frees its place in Gradio's queue, never its job's slot.
         self._max_jobs = max_jobs
@@ -118,31 +121,44 @@ class JobManager:
         max_side = media.MAX_SIDE_FOR_RESOLUTION.get(
             arguments.get("resolution", ""), media.DEFAULT_MAX_SIDE)
 
-        def prepare(name: str, kind: str, src: str) -> str:
-            src = str(self._admit(name, src))
+        def prepare(name: str, kind: str, src: Path) -> str:
             if kind == "video":
                 info = media.probe_video(src, field=name)
                 return str(self._keep(info.path))
             return str(media.prepare_image(src, field=name, max_side=max_side,
                                            out_dir=self._inputs).path)
 
-        for name, kind in request.media_fields().items():
-            value = arguments[name]
-            paths = value if isinstance(value, list) else [value]
+        kinds = request.media_fields()
+        files = {name: arguments[name] if isinstance(arguments[name], list)
+                 else [arguments[name]] for name in kinds}
+        # Every file is admitted before any is opened: one too big, or not an upload, costs
+        # nothing but a stat, however many others came with it.
+        admitted = await asyncio.to_thread(lambda: {
+            name: [self._admit(name, kinds[name], src) for src in srcs]
+            for name, srcs in files.items()})
+        for name, paths in admitted.items():
             prepared = await asyncio.gather(
-                *(asyncio.to_thread(prepare, name, kind, p) for p in paths))
-            arguments[name] = prepared if isinstance(value, list) else prepared[0]
+                *(asyncio.to_thread(prepare, name, kinds[name], p) for p in paths))
+            arguments[name] = prepared if isinstance(arguments[name], list) else prepared[0]
         return arguments
 
-    def _admit(self, field: str, src: str) -> Path:
-        """The file a client named, if it is one it may name: a path arrives from the page
-        or the API as plain text, and could otherwise point at any file on this server."""
+    def _admit(self, field: str, kind: str, src: str) -> Path:
+        """The file a client named, if it is one it may name (a path arrives from the page
+        or the API as plain text, and could otherwise point at any file on this server),
+        and no bigger than its kind allows."""
         path = Path(src).resolve()  # symlinks followed: where it really is
         inside = any(path.is_relative_to(d) for d in self._input_dirs)
         if not inside or any(path.is_relative_to(d) for d in self._store_dirs):
             log.info("refused %s: %s is not an upload", field, path.name)
             raise InputError(field, "this file was not uploaded to this page (only files "
                                     "uploaded here can be used); upload it again.")
+        limit = self._max_mb[kind]
+        size = path.stat().st_size if path.is_file() else 0  # a missing one is media's to name
+        if size > limit * MB:
+            advice = ("Trim or compress it" if kind == "video"
+                      else "Save it smaller (a JPEG of a few MB is plenty)")
+            raise InputError(field, f"the {kind} is {size / MB:.1f} MB; the limit for "
+                                    f"{kind}s is {limit} MB. {advice} and upload it again.")
         return path
 
     def _keep(self, path: Path) -> Path:

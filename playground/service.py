@@ -20,7 +20,9 @@ class Playground:
         self._fal: dict[str, Backend] = {}  # by key, in memory only
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
                                self.server_backend, input_dirs=input_dirs,
-                               max_jobs=settings.max_jobs)
+                               max_jobs=settings.max_jobs,
+                               max_image_mb=settings.max_image_mb,
+                               max_video_mb=settings.max_video_mb)
 
     def _fal_backend(self, key: str) -> Backend:
         if key not in self._fal:

@@ -34,8 +34,15 @@ class Settings:
     max_queue: int = 256
     # Jobs mostly wait on fal, so by default nobody waits on anybody: no limit.
     concurrency: int | None = None
-    max_file_mb: int = 200
+    # Per kind, checked by the job manager before any work; Gradio's upload route holds
+    # every file to the larger of the two, before anything else sees it.
+    max_image_mb: int = 20  # a phone photo is 3-12 MB; we send fal at most 2 MB anyway
+    max_video_mb: int = 100
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
+
+    @property
+    def max_upload_mb(self) -> int:
+        return max(self.max_image_mb, self.max_video_mb)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,6 +54,7 @@ class Settings:
             auth=_auth(env.get("PIKA_AUTH", "")),
             max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
-            max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
+            max_image_mb=int(env.get("PIKA_MAX_IMAGE_MB", "20")),
+            max_video_mb=int(env.get("PIKA_MAX_VIDEO_MB", "100")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
         )

@@ -1,0 +1,100 @@
+"""The disk is safe on a public Space: uploads are held to a size per kind, Gradio's upload
+cache is cleaned, and the data directory keeps to its age and its budget.
+
+Each test starts the real app against the fake fal cloud, with limits small enough to
+reach with files made here in a moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from tests.apprunner import RunningApp, running_app
+from tests.builders import IMAGE
+from tests.fakefal import FakeFal
+
+MB = 1024 * 1024  # Gradio's megabyte, and ours
+LIMITS = {"PIKA_MAX_IMAGE_MB": "1", "PIKA_MAX_VIDEO_MB": "2"}
+
+
+def noise_png(path: Path, megabytes: float) -> Path:
+    """Noise does not compress: three bytes a pixel, so the size is what was asked."""
+    pixels = int(megabytes * MB / 3)
+    width = 800
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 255, (pixels // width, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def noise_clip(path: Path, frames: int) -> Path:
+    """A lossless H.264 clip of noise, 12 frames a second: about 115 kB a frame."""
+    rng = np.random.default_rng(3)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=12, options={"qp": "0"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 12)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def upload(app: RunningApp, path: Path) -> httpx.Response:
+    """A bare upload, as any visitor may send one without ever running a job."""
+    with path.open("rb") as handle:
+        return httpx.post(f"{app.url}gradio_api/upload", files={"files": (path.name, handle)},
+                          trust_env=False, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def limited(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[RunningApp]:
+    with running_app({**fakefal_server.env, **LIMITS},
+                     tmp_path_factory.mktemp("limited")) as running:
+        yield running
+
+
+def test_an_image_over_the_image_limit_is_refused_for_free(limited: RunningApp,
+                                                           fakefal: FakeFal,
+                                                           tmp_path: Path) -> None:
+    big = noise_png(tmp_path / "big.png", 1.5)
+    assert 1 * MB < big.stat().st_size < 2 * MB  # over the image limit, under the upload cap
+    with pytest.raises(Exception) as err:
+        Client(limited.url, verbose=False).predict(
+            version="v2.2", prompt="waves", image_url=handle_file(str(big)),
+            api_name="/image_to_video")
+    assert "First frame: the image is 1.5 MB; the limit for images is 1 MB" in str(err.value)
+    assert fakefal.records == []  # not one request reached fal
+
+
+def test_a_video_of_that_size_is_fine(limited: RunningApp, fakefal: FakeFal,
+                                      tmp_path: Path) -> None:
+    clip = noise_clip(tmp_path / "clip.mp4", frames=16)
+    assert 1.5 * MB < clip.stat().st_size < 2 * MB
+    status, *_ = Client(limited.url, verbose=False).predict(
+        version="v2", video_url=handle_file(str(clip)), image_url=handle_file(str(IMAGE)),
+        prompt="a boat", api_name="/additions")
+    assert "Done" in status, status
+    assert fakefal.count("submit") == 1
+
+
+def test_the_upload_route_holds_every_file_to_the_largest_limit(limited: RunningApp,
+                                                                tmp_path: Path) -> None:
+    fits = noise_png(tmp_path / "fits.png", 1.5)
+    too_big = noise_png(tmp_path / "too-big.png", 2.2)
+    assert upload(limited, fits).status_code == 200
+    refused = upload(limited, too_big)
+    assert refused.status_code == 413, refused.text
+    uploads = Path(limited.data_dir / "gradio-tmp")
+    assert not [p for p in uploads.rglob("too-big.png")]  # nothing of it was kept
