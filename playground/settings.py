@@ -24,6 +24,11 @@ def _auth(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _seconds_pair(value: str) -> tuple[int, int]:
+    every, _, age = value.partition(",")
+    return int(every), int(age or every)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -38,6 +43,10 @@ class Settings:
     # every file to the larger of the two, before anything else sees it.
     max_image_mb: int = 20  # a phone photo is 3-12 MB; we send fal at most 2 MB anyway
     max_video_mb: int = 100
+    # Gradio's upload cache: every hour, uploads older than 6 hours go. A job copies what it
+    # needs into the data directory when it starts, so only a page left open for 6 hours
+    # between its upload and Generate loses its file, and hears "upload it again".
+    delete_cache: tuple[int, int] = (3600, 6 * 3600)
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
 
     @property
@@ -56,5 +65,6 @@ class Settings:
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
             max_image_mb=int(env.get("PIKA_MAX_IMAGE_MB", "20")),
             max_video_mb=int(env.get("PIKA_MAX_VIDEO_MB", "100")),
+            delete_cache=_seconds_pair(env.get("PIKA_DELETE_CACHE", "3600,21600")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
         )

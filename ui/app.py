@@ -28,7 +28,9 @@ def build_app(settings: Settings) -> gr.Blocks:
     # Results are served straight from our store, not copied per view. Inputs are not: a
     # page hands them back as paths, and only uploads may come back (a Remix copies them).
     gr.set_static_paths([settings.data_dir / "videos"])
-    with gr.Blocks(title="Pika Playground") as demo:
+    # Gradio 6 takes delete_cache on Blocks (launch() has no such parameter). It removes
+    # only files this server put in its cache (uploads and copies it served), by age.
+    with gr.Blocks(title="Pika Playground", delete_cache=settings.delete_cache) as demo:
         gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
         key_state = build_key_section(app)
         mode_tabs: dict[str, ModeTab] = {}

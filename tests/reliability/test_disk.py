@@ -21,6 +21,7 @@ from PIL import Image
 from tests.apprunner import RunningApp, running_app
 from tests.builders import IMAGE
 from tests.fakefal import FakeFal
+from tests.waiting import wait_for
 
 MB = 1024 * 1024  # Gradio's megabyte, and ours
 LIMITS = {"PIKA_MAX_IMAGE_MB": "1", "PIKA_MAX_VIDEO_MB": "2"}
@@ -98,3 +99,23 @@ def test_the_upload_route_holds_every_file_to_the_largest_limit(limited: Running
     assert refused.status_code == 413, refused.text
     uploads = Path(limited.data_dir / "gradio-tmp")
     assert not [p for p in uploads.rglob("too-big.png")]  # nothing of it was kept
+
+
+def cached_files(app: RunningApp) -> set[Path]:
+    return {p for p in (app.data_dir / "gradio-tmp").rglob("*") if p.is_file()}
+
+
+def test_gradios_upload_cache_is_cleaned(fakefal_server: FakeFal, tmp_path: Path) -> None:
+    # Every second, uploads older than a second go: the schedule made short, nothing else.
+    with running_app({**fakefal_server.env, "PIKA_DELETE_CACHE": "1,1"}, tmp_path) as app:
+        before = cached_files(app)
+        rng = np.random.default_rng(4)
+        uploaded = set()
+        for i in range(10):  # each different: Gradio keeps one copy per content
+            blob = tmp_path / f"blob-{i}.bin"
+            blob.write_bytes(rng.bytes(MB))
+            uploaded.add(Path(upload(app, blob).raise_for_status().json()[0]))
+        assert len(uploaded) == 10 and all(p.is_file() for p in uploaded)
+        wait_for(lambda: not any(p.exists() for p in uploaded), timeout=20,
+                 what="the ten uploads to leave the cache")
+        assert before <= cached_files(app)  # the preset examples, cached at start, stay
