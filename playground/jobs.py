@@ -22,8 +22,9 @@ from playground import catalog, media
 from playground.backends import Backend, Submission
 from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
 from playground.events import Done, Event, Failed, Running, Stage
-from playground.history import History, JobRecord
+from playground.history import MEDIA_FIELDS, History, JobRecord
 from playground.requests import Request, build_request
+from playground.storage import InputGate, Storage, Sweeper
 
 log = logging.getLogger(__name__)
 SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
@@ -59,8 +60,11 @@ class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
                  input_dirs: Sequence[Path] = (), max_jobs: int = 64,
-                 max_image_mb: int = 20, max_video_mb: int = 100) -> None:
+                 max_image_mb: int = 20, max_video_mb: int = 100,
+                 storage: Storage | None = None) -> None:
         self.history = history
+        self._gate = InputGate()
+        self._sweeper = Sweeper(storage, self._gate) if storage else None
         self._max_mb = {"image": max_image_mb, "video": max_video_mb}
         # Jobs started and not yet ended (at fal or here), counted by the manager itself:
         # a page that disconnects frees its place in Gradio's queue, never its job's slot.
@@ -93,21 +97,26 @@ class JobManager:
         except KeyError as exc:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
+        if self._sweeper:
+            await self._sweeper.check_room()
         backend, key_source = self._choose_backend(session_key, logged_in)
         if self._slots >= self._max_jobs:
             raise LimitReached(f"The server is at its limit of {self._max_jobs} jobs running; "
                                "try again when one finishes.")
         self._slots += 1  # held from here: preparing takes a while, and others start meanwhile
         try:
-            arguments = await self._prepare_inputs(request)
-            form = {**values, **{k: arguments[k] for k in request.media_fields()},
-                    "seed": request.seed}
-            record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
-                               endpoint=endpoint.id, backend=backend.name,
-                               key_source=key_source, form=form, arguments=arguments,
-                               seed=request.seed)
-            record.timings["created"] = time.time()
-            self.history.save(record)
+            async with self._gate.preparing():  # a sweep removes no input meanwhile
+                arguments = await self._prepare_inputs(request)
+                inputs = {k: arguments[k] for k in request.media_fields()}
+                form = {**values, **inputs, "seed": request.seed}
+                record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
+                                   endpoint=endpoint.id, backend=backend.name,
+                                   key_source=key_source, form=form, arguments=arguments,
+                                   seed=request.seed)
+                record.timings["created"] = time.time()
+                self.history.save(record)
+                self._gate.record(p for v in inputs.values()
+                                  for p in (v if isinstance(v, list) else [v]))
         except BaseException:
             self._slots -= 1
             raise
@@ -175,6 +184,8 @@ class JobManager:
 
     def _release(self, _task: asyncio.Task[None]) -> None:
         self._slots -= 1
+        if self._sweeper:
+            self._sweeper.after_job()
 
     @property
     def in_flight(self) -> int:
@@ -229,7 +240,7 @@ class JobManager:
         await self._follow(job)
 
     async def _upload(self, job: Job) -> None:
-        fields = [n for n in job.arguments if n in ("image_url", "image_urls", "video_url")]
+        fields = [n for n in job.arguments if n in MEDIA_FIELDS]
         count = sum(len(v) if isinstance(v, list) else 1
                     for n, v in job.arguments.items() if n in fields)
         if not count:
@@ -346,7 +357,12 @@ class JobManager:
             return "Asked fal to cancel the queued job."
         return "fal had already started it; it will finish and land in the history."
 
-    # -- restarts ----------------------------------------------------------------
+    # -- restarts and housekeeping ------------------------------------------------
+
+    def start_sweeping(self) -> None:
+        """Keeps the data directory to its age and budget from now on (needs a running loop)."""
+        if self._sweeper:
+            self._sweeper.start()
 
     def resume(self) -> int:
         """Follows every job a previous run left unfinished. Returns how many resumed."""

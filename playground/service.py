@@ -10,6 +10,7 @@ from playground.backends.local import LocalBackend
 from playground.history import History
 from playground.jobs import JobManager
 from playground.settings import Settings
+from playground.storage import GB, Storage
 
 
 class Playground:
@@ -17,12 +18,16 @@ class Playground:
         self.settings = settings
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
+        self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,
+                               max_bytes=None if settings.max_data_gb is None
+                               else round(settings.max_data_gb * GB))
         self._fal: dict[str, Backend] = {}  # by key, in memory only
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
                                self.server_backend, input_dirs=input_dirs,
                                max_jobs=settings.max_jobs,
                                max_image_mb=settings.max_image_mb,
-                               max_video_mb=settings.max_video_mb)
+                               max_video_mb=settings.max_video_mb,
+                               storage=self.storage)
 
     def _fal_backend(self, key: str) -> Backend:
         if key not in self._fal:

@@ -48,6 +48,8 @@ class Settings:
     # between its upload and Generate loses its file, and hears "upload it again".
     delete_cache: tuple[int, int] = (3600, 6 * 3600)
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
+    keep_days: float = 30  # a finished job's files are removed after this; 0 keeps them
+    max_data_gb: float | None = None  # the oldest finished jobs' files go first to stay under
 
     @property
     def max_upload_mb(self) -> int:
@@ -67,4 +69,6 @@ class Settings:
             max_video_mb=int(env.get("PIKA_MAX_VIDEO_MB", "100")),
             delete_cache=_seconds_pair(env.get("PIKA_DELETE_CACHE", "3600,21600")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
+            keep_days=float(env.get("PIKA_KEEP_DAYS") or "30"),
+            max_data_gb=float(env["PIKA_MAX_DATA_GB"]) if env.get("PIKA_MAX_DATA_GB") else None,
         )

@@ -40,11 +40,13 @@ def build_app(settings: Settings) -> gr.Blocks:
                 mode_tabs[mode].build()
             build_history_tab(app, tabs, mode_tabs)
 
-    async def resume_jobs() -> None:
+    async def at_startup() -> None:
         app.jobs.resume()
+        app.jobs.start_sweeping()
 
-    # Runs on the server's event loop at launch, so resumed jobs live where handlers do.
-    demo.extra_startup_events.append(resume_jobs)
+    # Runs on the server's event loop at launch, so resumed jobs and sweeps live where
+    # handlers do.
+    demo.extra_startup_events.append(at_startup)
     # Generation is I/O-bound waiting on fal: never make one user wait for another's job
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)

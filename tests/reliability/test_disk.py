@@ -16,10 +16,12 @@ import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.client import Job
 from PIL import Image
 
+from playground.history import History, JobRecord
 from tests.apprunner import RunningApp, running_app
-from tests.builders import IMAGE
+from tests.builders import IMAGE, IMAGES
 from tests.fakefal import FakeFal
 from tests.waiting import wait_for
 
@@ -119,3 +121,90 @@ def test_gradios_upload_cache_is_cleaned(fakefal_server: FakeFal, tmp_path: Path
         wait_for(lambda: not any(p.exists() for p in uploaded), timeout=20,
                  what="the ten uploads to leave the cache")
         assert before <= cached_files(app)  # the preset examples, cached at start, stay
+
+
+def history_rows(client: Client) -> list[list[object]]:
+    return client.predict(api_name="/history")["data"]
+
+
+def job_record(data_dir: Path, prompt: str) -> JobRecord | None:
+    history = History(data_dir / "history.sqlite3")
+    try:
+        return next((r for r in history.recent(500) if r.form.get("prompt") == prompt), None)
+    finally:
+        history.close()
+
+
+def status(data_dir: Path, prompt: str) -> str | None:
+    record = job_record(data_dir, prompt)
+    return record.status if record else None
+
+
+def stored(data_dir: Path, prompt: str) -> JobRecord:
+    record = job_record(data_dir, prompt)
+    assert record is not None, prompt
+    return record
+
+
+def backdate(data_dir: Path, prompts: list[str], days: float) -> None:
+    history = History(data_dir / "history.sqlite3")
+    try:
+        for record in history.recent(500):
+            if record.form.get("prompt") in prompts:
+                record.created -= days * 86400
+                history.save(record)
+    finally:
+        history.close()
+
+
+def i2v(client: Client, image: Path, prompt: str) -> Job:
+    return client.submit(version="v2.2", prompt=prompt, image_url=handle_file(str(image)),
+                         api_name="/image_to_video")
+
+
+def test_finished_jobs_files_go_after_their_age(fakefal: FakeFal, tmp_path: Path) -> None:
+    with running_app(fakefal.env, tmp_path) as app:
+        client = Client(app.url, verbose=False)
+        for job in [i2v(client, IMAGE, "old, shared picture"),
+                    i2v(client, IMAGE, "new, shared picture"),
+                    i2v(client, IMAGES[2], "old, own picture"),
+                    client.submit(version="v2.2", prompt="old text", api_name="/text_to_video")]:
+            assert "Done" in job.result(timeout=60)[0]
+        fakefal.script(queue_positions=0, run_time=120.0)
+        i2v(client, IMAGES[0], "old, still running")
+        wait_for(lambda: status(tmp_path, "old, still running") == "running",
+                 what="the last job to be running at fal")
+        app.kill()
+    old = ["old, shared picture", "old, own picture", "old text", "old, still running"]
+    backdate(tmp_path, old, days=31)
+    jobs = {prompt: stored(tmp_path, prompt) for prompt in [*old, "new, shared picture"]}
+
+    with running_app(fakefal.env, tmp_path) as app:  # swept at start-up
+        client = Client(app.url, verbose=False)
+        said = wait_for(lambda: {r[4]: r[3] for r in history_rows(client)
+                                 if "files removed" in str(r[3])} or None,
+                        timeout=30, what="the history to say which files went")
+        assert said == {p: "done, files removed after 30 days" for p in old[:3]}
+        for prompt in old[:3]:
+            assert jobs[prompt].video and not (tmp_path / jobs[prompt].video).exists()
+            assert stored(tmp_path, prompt).removed == "files removed after 30 days"
+        assert not Path(jobs["old, own picture"].form["image_url"]).exists()
+        # The newer job keeps its video and the picture both jobs used.
+        assert (tmp_path / str(jobs["new, shared picture"].video)).exists()
+        assert Path(jobs["new, shared picture"].form["image_url"]) == \
+            Path(jobs["old, shared picture"].form["image_url"])
+        assert Path(jobs["old, shared picture"].form["image_url"]).exists()
+        # Still running at fal, followed again after the restart: not touched.
+        running = stored(tmp_path, "old, still running")
+        assert running.status == "running" and running.removed is None
+        assert Path(running.form["image_url"]).exists()
+
+
+def test_a_full_store_refuses_new_jobs_for_free(fakefal: FakeFal, tmp_path: Path) -> None:
+    # About 10 kB: less than the history alone, so nothing can ever make room.
+    with running_app({**fakefal.env, "PIKA_MAX_DATA_GB": "0.00001"}, tmp_path) as app:
+        with pytest.raises(Exception) as err:
+            Client(app.url, verbose=False).predict(version="v2.2", prompt="one more",
+                                                   api_name="/text_to_video")
+        assert "storage is full" in str(err.value)
+        assert fakefal.records == []  # not one request reached fal
