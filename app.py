@@ -33,7 +33,9 @@ def launch_options(settings: Settings) -> dict[str, object]:
         "css": CSS,
         "js": CLOCK_JS,
         "auth": settings.auth or None,
-        "max_file_size": f"{settings.max_file_mb}mb",
+        # Refused at the upload route, before a byte is kept; each kind's own (smaller)
+        # limit is the job manager's. Gradio's "mb" is 1024 * 1024 bytes, as is ours.
+        "max_file_size": f"{settings.max_upload_mb}mb",
         "footer_links": ["api"],
         # Gradio runs at most `max_threads` events at once across the whole app (40 unless
         # told), even async ones that only wait on fal: the 41st person would wait for

@@ -44,3 +44,7 @@ class FalError(RuntimeError):
 
 class LimitReached(RuntimeError):
     """A limit on jobs in flight: nothing was recorded or sent. Worded for a person."""
+
+
+class StorageFull(LimitReached):
+    """The data directory is over its budget and nothing in it may go yet."""

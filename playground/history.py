@@ -39,8 +39,28 @@ class JobRecord:
     error: str | None = None
     logs: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Why this job's files (inputs, video, preview) were removed, when they were: its age
+    # or the storage budget. The row itself stays: what was asked, paid and answered.
+    removed: str | None = None
 
 
+@dataclass(frozen=True)
+class Holding:
+    """What the store holds for a job: enough to decide whether its files may go."""
+
+    id: str
+    status: str
+    created: float
+    request_id: str | None
+    inputs: tuple[str, ...]  # paths of the prepared inputs, as the form recorded them
+    removed: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in UNFINISHED
+
+
+MEDIA_FIELDS = ("image_url", "image_urls", "video_url")
 _JSON = {"form", "arguments", "logs", "timings"}
 _COLUMNS = [f.name for f in fields(JobRecord)]
 
@@ -59,13 +79,19 @@ class History:
                 f"CREATE TABLE IF NOT EXISTS jobs ({', '.join(_COLUMNS)}, PRIMARY KEY (id))"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created)")
+            # A history written by an older version lacks the newer fields: add them, empty.
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            for column in _COLUMNS:
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
 
     def save(self, record: JobRecord) -> None:
         row = asdict(record)
         values = [json.dumps(row[c]) if c in _JSON else row[c] for c in _COLUMNS]
         marks = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
-            self._db.execute(f"INSERT OR REPLACE INTO jobs VALUES ({marks})", values)
+            self._db.execute(f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) "
+                             f"VALUES ({marks})", values)
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._select("WHERE id = ?", (job_id,))
@@ -77,6 +103,35 @@ class History:
     def unfinished(self) -> list[JobRecord]:
         marks = ", ".join("?" for _ in UNFINISHED)
         return self._select(f"WHERE status IN ({marks}) ORDER BY created", UNFINISHED)
+
+    def holdings(self) -> list[Holding]:
+        """Every job, oldest first, with only what deciding on its files needs."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, status, created, request_id, form, removed "
+                                    "FROM jobs ORDER BY created").fetchall()
+        holdings = []
+        for job_id, status, created, request_id, form, removed in rows:
+            values = json.loads(form)
+            inputs = []
+            for name in MEDIA_FIELDS:
+                value = values.get(name)
+                inputs += [v for v in (value if isinstance(value, list) else [value])
+                           if isinstance(v, str) and v]
+            holdings.append(Holding(job_id, status, created, request_id, tuple(inputs),
+                                    removed))
+        return holdings
+
+    def mark_removed(self, notes: dict[str, str]) -> None:
+        """Says on each job's row why its files are gone (job id -> why)."""
+        with self._lock:
+            self._db.execute("BEGIN")  # one write for all: a sweep may mark thousands
+            try:
+                self._db.executemany("UPDATE jobs SET removed = ? WHERE id = ?",
+                                     [(note, job_id) for job_id, note in notes.items()])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _select(self, clause: str, params: tuple[Any, ...]) -> list[JobRecord]:
         with self._lock:

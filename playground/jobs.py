@@ -22,14 +22,16 @@ from playground import catalog, media
 from playground.backends import Backend, Submission
 from playground.errors import MAYBE_QUEUED, FalError, InputError
 from playground.events import Done, Event, Failed, Running, Stage
-from playground.history import History, JobRecord
+from playground.history import MEDIA_FIELDS, History, JobRecord
 from playground.limits import Allowance
 from playground.people import Person
 from playground.requests import Request, build_request
+from playground.storage import InputGate, Storage, Sweeper
 
 log = logging.getLogger(__name__)
 ANYONE = Person()  # a caller the limits know nothing of (resumed jobs, the core alone)
 SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
+MB = 1024 * 1024  # as Gradio counts its upload limit
 
 
 @dataclass
@@ -63,10 +65,15 @@ BackendChooser = Callable[[str | None, bool], tuple[Backend, str, Callable[[], N
 class JobManager:
     def __init__(self, history: History, data_dir: Path, choose_backend: BackendChooser,
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
-                 input_dirs: Sequence[Path] = (), allowance: Allowance | None = None) -> None:
+                 input_dirs: Sequence[Path] = (), allowance: Allowance | None = None,
+                 max_image_mb: int = 20, max_video_mb: int = 100,
+                 storage: Storage | None = None) -> None:
         self.history = history
         self.allowance = allowance or Allowance(max_jobs=64, per_person=3,
                                                 waiting_per_person=0)
+        self._gate = InputGate()
+        self._sweeper = Sweeper(storage, self._gate) if storage else None
+        self._max_mb = {"image": max_image_mb, "video": max_video_mb}
         self._inputs = data_dir / "inputs"
         self._videos = data_dir / "videos"
         self._data_dir = data_dir
@@ -95,22 +102,27 @@ class JobManager:
         except KeyError as exc:
             raise InputError("version", str(exc.args[0])) from None
         request = build_request(endpoint, values)
+        if self._sweeper:
+            await self._sweeper.check_room()
         # Held from here: preparing takes a while, and others start meanwhile.
         waits = not self.allowance.take(person)
         release = None
         try:
-            arguments = await self._prepare_inputs(request)
-            backend, key_source, release = self._choose_backend(session_key, logged_in)
-            form = {**values, **{k: arguments[k] for k in request.media_fields()},
-                    "seed": request.seed}
-            record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
-                               endpoint=endpoint.id, backend=backend.name,
-                               key_source=key_source, form=form, arguments=arguments,
-                               seed=request.seed)
-            record.timings["created"] = time.time()
-            if waits:
-                record.status = "waiting"
-            self.history.save(record)
+            async with self._gate.preparing():  # a sweep removes no input meanwhile
+                arguments = await self._prepare_inputs(request)
+                backend, key_source, release = self._choose_backend(session_key, logged_in)
+                inputs = {k: arguments[k] for k in request.media_fields()}
+                form = {**values, **inputs, "seed": request.seed}
+                record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
+                                   endpoint=endpoint.id, backend=backend.name,
+                                   key_source=key_source, form=form, arguments=arguments,
+                                   seed=request.seed)
+                record.timings["created"] = time.time()
+                if waits:
+                    record.status = "waiting"
+                self.history.save(record)
+                self._gate.record(p for v in inputs.values()
+                                  for p in (v if isinstance(v, list) else [v]))
         except BaseException:
             self.allowance.give_back(person, waiting=waits)
             if release:
@@ -123,6 +135,8 @@ class JobManager:
     def _end(self, job: Job) -> None:
         self.allowance.give_back(job.person, waiting=job.waiting)
         job.release()
+        if self._sweeper:
+            self._sweeper.after_job()
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -130,30 +144,43 @@ class JobManager:
         max_side = media.MAX_SIDE_FOR_RESOLUTION.get(
             arguments.get("resolution", ""), media.DEFAULT_MAX_SIDE)
 
-        def prepare(name: str, kind: str, src: str) -> str:
-            src = str(self._admit(name, src))
+        def prepare(name: str, kind: str, src: Path) -> str:
             if kind == "video":
                 info = media.probe_video(src, field=name)
                 return str(self._keep(info.path))
             return str(media.prepare_image(src, field=name, max_side=max_side,
                                            out_dir=self._inputs).path)
 
-        for name, kind in request.media_fields().items():
-            value = arguments[name]
-            paths = value if isinstance(value, list) else [value]
+        kinds = request.media_fields()
+        files = {name: arguments[name] if isinstance(arguments[name], list)
+                 else [arguments[name]] for name in kinds}
+        # Every file is admitted before any is opened: one too big, or not an upload, costs
+        # nothing but a stat, however many others came with it.
+        admitted = await asyncio.to_thread(lambda: {
+            name: [self._admit(name, kinds[name], src) for src in srcs]
+            for name, srcs in files.items()})
+        for name, paths in admitted.items():
             prepared = await asyncio.gather(
-                *(asyncio.to_thread(prepare, name, kind, p) for p in paths))
-            arguments[name] = prepared if isinstance(value, list) else prepared[0]
+                *(asyncio.to_thread(prepare, name, kinds[name], p) for p in paths))
+            arguments[name] = prepared if isinstance(arguments[name], list) else prepared[0]
         return arguments
 
-    def _admit(self, field: str, src: str) -> Path:
-        """The file a client named, if it is one it may name: a path arrives from the page
-        or the API as plain text, and could otherwise point at any file on this server."""
+    def _admit(self, field: str, kind: str, src: str) -> Path:
+        """The file a client named, if it is one it may name (a path arrives from the page
+        or the API as plain text, and could otherwise point at any file on this server),
+        and no bigger than its kind allows."""
         path = Path(src).resolve()  # symlinks followed: where it really is
         inside = any(path.is_relative_to(d) for d in self._input_dirs)
         if not inside or any(path.is_relative_to(d) for d in self._store_dirs):
             raise InputError(field, "this file was not uploaded to this page (only files "
                                     "uploaded here can be used); upload it again.")
+        limit = self._max_mb[kind]
+        size = path.stat().st_size if path.is_file() else 0  # a missing one is media's to name
+        if size > limit * MB:
+            advice = ("Trim or compress it" if kind == "video"
+                      else "Save it smaller (a JPEG of a few MB is plenty)")
+            raise InputError(field, f"the {kind} is {size / MB:.1f} MB; the limit for "
+                                    f"{kind}s is {limit} MB. {advice} and upload it again.")
         return path
 
     def _keep(self, path: Path) -> Path:
@@ -223,7 +250,7 @@ class JobManager:
         await self._follow(job)
 
     async def _upload(self, job: Job) -> None:
-        fields = [n for n in job.arguments if n in ("image_url", "image_urls", "video_url")]
+        fields = [n for n in job.arguments if n in MEDIA_FIELDS]
         count = sum(len(v) if isinstance(v, list) else 1
                     for n, v in job.arguments.items() if n in fields)
         if not count:
@@ -340,7 +367,12 @@ class JobManager:
             return "Asked fal to cancel the queued job."
         return "fal had already started it; it will finish and land in the history."
 
-    # -- restarts ----------------------------------------------------------------
+    # -- restarts and housekeeping ------------------------------------------------
+
+    def start_sweeping(self) -> None:
+        """Keeps the data directory to its age and budget from now on (needs a running loop)."""
+        if self._sweeper:
+            self._sweeper.start()
 
     def resume(self) -> int:
         """Follows every job a previous run left unfinished. Returns how many resumed."""

@@ -12,6 +12,7 @@ from playground.jobs import JobManager
 from playground.keyring import PastedKeys
 from playground.limits import Allowance
 from playground.settings import Settings
+from playground.storage import GB, Storage
 
 
 def _fal(key: str) -> Backend:
@@ -29,6 +30,9 @@ class Playground:
         self.settings = settings
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
+        self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,
+                               max_bytes=None if settings.max_data_gb is None
+                               else round(settings.max_data_gb * GB))
         self._server: Backend | None = None
         self.pasted = PastedKeys(_fal)
         self.jobs = JobManager(self.history, settings.data_dir, self.choose_backend,
@@ -36,7 +40,10 @@ class Playground:
                                allowance=Allowance(
                                    max_jobs=settings.max_jobs,
                                    per_person=settings.max_jobs_per_person,
-                                   waiting_per_person=settings.max_queued_per_person))
+                                   waiting_per_person=settings.max_queued_per_person),
+                               max_image_mb=settings.max_image_mb,
+                               max_video_mb=settings.max_video_mb,
+                               storage=self.storage)
 
     def server_backend(self) -> Backend | None:
         """The server's own key: one backend for the life of the process."""

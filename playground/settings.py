@@ -24,6 +24,11 @@ def _auth(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _seconds_pair(value: str) -> tuple[int, int]:
+    every, _, age = value.partition(",")
+    return int(every), int(age or every)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -34,12 +39,25 @@ class Settings:
     max_queue: int = 256
     # Jobs mostly wait on fal, so by default nobody waits on anybody: no limit.
     concurrency: int | None = None
-    max_file_mb: int = 200
+    # Per kind, checked by the job manager before any work; Gradio's upload route holds
+    # every file to the larger of the two, before anything else sees it.
+    max_image_mb: int = 20  # a phone photo is 3-12 MB; we send fal at most 2 MB anyway
+    max_video_mb: int = 100
+    # Gradio's upload cache: every hour, uploads older than 6 hours go. A job copies what it
+    # needs into the data directory when it starts, so only a page left open for 6 hours
+    # between its upload and Generate loses its file, and hears "upload it again".
+    delete_cache: tuple[int, int] = (3600, 6 * 3600)
     max_jobs: int = 64  # jobs in flight server-wide, from start until they end at fal
     max_jobs_per_person: int = 3
     max_queued_per_person: int = 2  # more than that many running wait their turn, this many
     # X-Forwarded-For is believed only from these (a Space's or a team's own proxy).
     trusted_proxies: str = ""
+    keep_days: float = 30  # a finished job's files are removed after this; 0 keeps them
+    max_data_gb: float | None = None  # the oldest finished jobs' files go first to stay under
+
+    @property
+    def max_upload_mb(self) -> int:
+        return max(self.max_image_mb, self.max_video_mb)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -51,9 +69,13 @@ class Settings:
             auth=_auth(env.get("PIKA_AUTH", "")),
             max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
-            max_file_mb=int(env.get("PIKA_MAX_FILE_MB", "200")),
+            max_image_mb=int(env.get("PIKA_MAX_IMAGE_MB", "20")),
+            max_video_mb=int(env.get("PIKA_MAX_VIDEO_MB", "100")),
+            delete_cache=_seconds_pair(env.get("PIKA_DELETE_CACHE", "3600,21600")),
             max_jobs=int(env.get("PIKA_MAX_JOBS", "64")),
             max_jobs_per_person=int(env.get("PIKA_MAX_JOBS_PER_PERSON", "3")),
             max_queued_per_person=int(env.get("PIKA_MAX_QUEUED_PER_PERSON", "2")),
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
+            keep_days=float(env.get("PIKA_KEEP_DAYS") or "30"),
+            max_data_gb=float(env["PIKA_MAX_DATA_GB"]) if env.get("PIKA_MAX_DATA_GB") else None,
         )

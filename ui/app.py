@@ -28,7 +28,9 @@ def build_app(settings: Settings) -> gr.Blocks:
     # Results are served straight from our store, not copied per view. Inputs are not: a
     # page hands them back as paths, and only uploads may come back (a Remix copies them).
     gr.set_static_paths([settings.data_dir / "videos"])
-    with gr.Blocks(title="Pika Playground") as demo:
+    # Gradio 6 takes delete_cache on Blocks (launch() has no such parameter). It removes
+    # only files this server put in its cache (uploads and copies it served), by age.
+    with gr.Blocks(title="Pika Playground", delete_cache=settings.delete_cache) as demo:
         gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
         key_state = build_key_section(app)
         mode_tabs: dict[str, ModeTab] = {}
@@ -38,11 +40,13 @@ def build_app(settings: Settings) -> gr.Blocks:
                 mode_tabs[mode].build()
             build_history_tab(app, tabs, mode_tabs)
 
-    async def resume_jobs() -> None:
+    async def at_startup() -> None:
         app.jobs.resume()
+        app.jobs.start_sweeping()
 
-    # Runs on the server's event loop at launch, so resumed jobs live where handlers do.
-    demo.extra_startup_events.append(resume_jobs)
+    # Runs on the server's event loop at launch, so resumed jobs and sweeps live where
+    # handlers do.
+    demo.extra_startup_events.append(at_startup)
     # Generation is I/O-bound waiting on fal: never make one user wait for another's job
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)

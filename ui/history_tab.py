@@ -19,7 +19,8 @@ def rows(app: Playground) -> list[list[Any]]:
     for r in app.history.recent(200):
         prompt = str(r.form.get("prompt") or r.form.get("pikaffect") or "")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
-        table.append([when, catalog.MODES.get(r.mode, r.mode), r.version, r.status,
+        status = f"{r.status}, {r.removed}" if r.removed else r.status
+        table.append([when, catalog.MODES.get(r.mode, r.mode), r.version, status,
                       prompt[:80], r.seed, r.request_id or "", r.id])
     return table
 
@@ -47,11 +48,14 @@ def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeT
         record = app.history.get(job_id)
         if record is None:
             return None, None, "That job is gone."
-        video_path = str(app.settings.data_dir / record.video) if record.video else None
+        video = app.settings.data_dir / record.video if record.video else None
+        video_path = str(video) if video and video.is_file() else None
         lines = [f"**{catalog.MODES.get(record.mode)}** · {record.version} · `{record.endpoint}`",
                  f"Status: **{record.status}**" + (f": {record.error}" if record.error else ""),
                  f"Seed: {record.seed} · request `{record.request_id}`",
                  f"Timings: {record.timings}"]
+        if record.removed:
+            lines.append(f"{record.removed.capitalize()}; Remix still puts its settings back.")
         settings = {k: v for k, v in record.form.items() if not k.endswith(("_url", "_urls"))}
         lines.append(f"Settings: `{settings}`")
         return job_id, video_path, "\n\n".join(lines)

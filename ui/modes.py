@@ -20,7 +20,7 @@ from gradio.processing_utils import save_file_to_cache
 from gradio.utils import get_upload_folder
 
 from playground import catalog
-from playground.errors import InputError, LimitReached
+from playground.errors import InputError, LimitReached, StorageFull
 from playground.events import Event
 from playground.people import Person, client_address, person, trusted_networks
 from playground.service import Playground
@@ -74,10 +74,13 @@ def _paths(gallery: Any) -> list[str]:
     return [item[0] if isinstance(item, list | tuple) else item for item in items]
 
 
-def _as_upload(path: str) -> str:
+def _as_upload(path: str) -> str | None:
     """A stored input as if just uploaded: the page sends it back, and only uploads are
-    taken as inputs (the store itself never is)."""
-    return save_file_to_cache(path, get_upload_folder()) if Path(path).is_file() else path
+    taken as inputs (the store itself never is). None once its files were removed."""
+    try:
+        return save_file_to_cache(path, get_upload_folder())
+    except FileNotFoundError:
+        return None
 
 
 def _api_name(mode: str) -> str:
@@ -321,7 +324,8 @@ class ModeTab:
             raise gr.Error(self._explain(version, exc), title="Check the form",
                            print_exception=False) from None
         except LimitReached as exc:
-            raise gr.Error(str(exc), title="Busy", print_exception=False) from None
+            title = "Storage full" if isinstance(exc, StorageFull) else "Busy"
+            raise gr.Error(str(exc), title=title, print_exception=False) from None
         view = View()
         first = True
         # No update of its own before the job's first event, which comes at once: one page
@@ -406,7 +410,7 @@ class ModeTab:
             else:
                 value = form.get(name)
                 if name in _MEDIA and value:
-                    value = [_as_upload(v) for v in value] if isinstance(value, list) \
+                    value = [u for u in map(_as_upload, value) if u] if isinstance(value, list) \
                         else _as_upload(value)
                 updates.append(gr.update(visible=True, value=value))
         transitions = form.get("transitions") or []
