@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Where a Hugging Face Space mounts its persistent storage, when the Space has it; anywhere
+# else in a Space is lost at each restart, the history with it.
+SPACES_PERSISTENT_DIR = Path("/data")
+
 
 def _server_key(env: dict[str, str]) -> str | None:
     if env.get("FAL_KEY", "").strip():
@@ -13,6 +17,18 @@ def _server_key(env: dict[str, str]) -> str | None:
     if env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"):
         return f"{env['FAL_KEY_ID']}:{env['FAL_KEY_SECRET']}"
     return None
+
+
+def _data_dir(env: dict[str, str], persistent_dir: Path) -> Path:
+    if env.get("PIKA_DATA_DIR"):
+        return Path(env["PIKA_DATA_DIR"])
+    if _on_spaces(env) and persistent_dir.is_dir() and os.access(persistent_dir, os.W_OK):
+        return persistent_dir
+    return Path("data")
+
+
+def _on_spaces(env: dict[str, str]) -> bool:
+    return env.get("SYSTEM") == "spaces"  # set by Hugging Face on every Space
 
 
 def _auth(value: str) -> list[tuple[str, str]]:
@@ -40,12 +56,19 @@ class Settings:
     max_queued_per_person: int = 2  # more than that many running wait their turn, this many
     # X-Forwarded-For is believed only from these (a Space's or a team's own proxy).
     trusted_proxies: str = ""
+    # On a Space whose data is not on its persistent storage: gone at the next restart.
+    data_lost_on_restart: bool = False
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: dict[str, str] | None = None, *,
+                 persistent_dir: Path = SPACES_PERSISTENT_DIR) -> Settings:
         env = dict(os.environ if env is None else env)
+        data_dir = _data_dir(env, persistent_dir)
         return cls(
-            data_dir=Path(env.get("PIKA_DATA_DIR", "data")),
+            data_dir=data_dir,
+            data_lost_on_restart=_on_spaces(env) and not (
+                persistent_dir.is_dir()
+                and data_dir.resolve().is_relative_to(persistent_dir.resolve())),
             server_key=_server_key(env),
             require_own_key=env.get("PIKA_REQUIRE_OWN_KEY", "").lower() in ("1", "true", "yes"),
             auth=_auth(env.get("PIKA_AUTH", "")),
@@ -57,3 +80,4 @@ class Settings:
             max_queued_per_person=int(env.get("PIKA_MAX_QUEUED_PER_PERSON", "2")),
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
         )
+
