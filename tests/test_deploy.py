@@ -10,6 +10,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from playground.settings import Settings
+from tests import dockerignore
 from tests.apprunner import ROOT
 
 
@@ -55,3 +56,61 @@ def test_pika_data_dir_wins_and_off_a_space_the_persistent_dir_is_not_taken(
     assert on_space.data_dir == chosen and on_space.data_lost_on_restart
     assert Settings.from_env({}, persistent_dir=persistent).data_dir == Path("data")
     assert not Settings.from_env({}, persistent_dir=persistent).data_lost_on_restart
+
+
+def copied_into_the_image() -> list[str]:
+    """The sources of the Dockerfile's COPY lines (none copies from another stage)."""
+    sources = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"]:
+            assert not any(w.startswith("--from") for w in words)
+            sources += [w.rstrip("/") for w in words[1:-1] if not w.startswith("--")]
+    return sources
+
+
+# What a checkout holds after `make run` and `make test`, whether or not this one does.
+LEFT_OUT = [".venv/bin/python", ".venv/lib/python3.11/site-packages/gradio/blocks.py",
+            "data/history.sqlite3", "data/videos/0123456789abcdef.mp4", "data/inputs/a.jpg",
+            ".git/HEAD", ".git", "artifacts/screenshots/text-to-video.png",
+            ".pytest_cache/v/cache/nodeids", ".ruff_cache/0.6.0/123", "__pycache__/app.pyc",
+            "playground/__pycache__/jobs.cpython-311.pyc", "ui/__pycache__/app.cpython-311.pyc",
+            "pika_playground.egg-info/PKG-INFO", "tests/test_deploy.py", "bench/__main__.py",
+            "docs/screenshot.png", ".env", "Makefile", ".ci/run"]
+NEEDED = ["app.py", "requirements.txt", "playground/jobs.py", "playground/backends/fal.py",
+          "ui/app.py", "ui/clock.js", "presets/text-to-video.json"]
+
+
+def test_the_build_context_holds_what_the_image_needs_and_nothing_else() -> None:
+    ignore = ROOT / ".dockerignore"
+    rules = dockerignore.read_rules(ignore.read_text() if ignore.exists() else "")
+    sent = [p for p in LEFT_OUT + NEEDED if not dockerignore.excluded(rules, p)]
+    assert sent == NEEDED
+    # This checkout, as `docker build .` would send it: all of it copied into the image.
+    context = dockerignore.context(ROOT)
+    sources = copied_into_the_image()
+    assert set(NEEDED) <= set(context)
+    for source in sources:
+        assert any(p == source or p.startswith(f"{source}/") for p in context), source
+    extra = [p for p in context if not any(p == s or p.startswith(f"{s}/") for s in sources)]
+    assert extra == []
+    size = sum((ROOT / p).stat().st_size for p in context)
+    assert size < 2 * 2**20, f"{size / 2**20:.1f} MiB"
+
+
+def test_the_reader_follows_dockers_documented_examples() -> None:
+    rules = dockerignore.read_rules(
+        "# comment\n*/temp*\n*/*/temp*\ntemp?\n**/*.go\n/abs/./x/\n*.md\n!README*.md\n"
+        "README-secret.md\n")
+    assert dockerignore.excluded(rules, "somedir/temporary.txt")
+    assert dockerignore.excluded(rules, "somedir/temp")  # and everything under it
+    assert dockerignore.excluded(rules, "somedir/temp/file")
+    assert not dockerignore.excluded(rules, "temporary.txt")
+    assert dockerignore.excluded(rules, "somedir/subdir/temporary.txt")
+    assert dockerignore.excluded(rules, "tempa") and not dockerignore.excluded(rules, "tempab")
+    assert dockerignore.excluded(rules, "main.go") and dockerignore.excluded(rules, "a/b/c.go")
+    assert dockerignore.excluded(rules, "abs/x/file")
+    assert not dockerignore.excluded(rules, "README.md")  # the last matching line decides
+    assert dockerignore.excluded(rules, "README-secret.md")
+    assert dockerignore.excluded(rules, "notes.md")
+    assert not dockerignore.excluded(rules, "# comment")  # a comment is no pattern
