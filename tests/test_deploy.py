@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -114,3 +117,39 @@ def test_the_reader_follows_dockers_documented_examples() -> None:
     assert dockerignore.excluded(rules, "README-secret.md")
     assert dockerignore.excluded(rules, "notes.md")
     assert not dockerignore.excluded(rules, "# comment")  # a comment is no pattern
+
+
+def make_would_run(target: str, venv: Path) -> str:
+    """The commands `make` would run for a target in a fresh checkout (`make -n`)."""
+    return subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_make_run_installs_what_running_needs_and_make_test_adds_the_rest(
+        tmp_path: Path) -> None:
+    run = make_would_run("run", tmp_path / "venv")
+    assert "pip install -q -e .\n" in run
+    assert "[test]" not in run
+    test = make_would_run("test", tmp_path / "venv")
+    assert "pip install -q -e .\n" in test and "pip install -q -e '.[test]'" in test
+
+
+def imported_modules(paths: list[Path]) -> set[str]:
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_app_imports_nothing_that_only_the_test_install_brings() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text()
+                           )["project"]["optional-dependencies"]["test"]
+    test_only = {re.split(r"[<>=!~;\[ ]", req)[0].lower() for req in extras}
+    by_module = importlib.metadata.packages_distributions()
+    sources = [ROOT / "app.py", *(ROOT / "ui").rglob("*.py"), *(ROOT / "playground").rglob("*.py")]
+    needs = {module: by_module.get(module, []) for module in imported_modules(sources)}
+    assert not {m for m, dists in needs.items() if {d.lower() for d in dists} & test_only}
