@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
 import re
 import subprocess
 import tomllib
@@ -153,3 +154,10 @@ def test_the_app_imports_nothing_that_only_the_test_install_brings() -> None:
     sources = [ROOT / "app.py", *(ROOT / "ui").rglob("*.py"), *(ROOT / "playground").rglob("*.py")]
     needs = {module: by_module.get(module, []) for module in imported_modules(sources)}
     assert not {m for m, dists in needs.items() if {d.lower() for d in dists} & test_only}
+
+
+def test_docker_runs_python_itself_so_that_it_gets_sigterm() -> None:
+    cmd = [line for line in (ROOT / "Dockerfile").read_text().splitlines()
+           if line.startswith("CMD ")]
+    assert len(cmd) == 1
+    assert json.loads(cmd[0][4:])[:2] == ["python", "app.py"]  # exec form, no shell
