@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
+    # Whose key pays and where the history lives, said once: an offline demo where fal was
+    # meant, or a history on a Space's throwaway disk, is otherwise found out too late.
+    logging.getLogger("app").info("%s", settings.describe())
     serve(demo, demo.playground.jobs, server_name=args.host, server_port=args.port,
           share=args.share, **launch_options(settings))
 

@@ -81,3 +81,17 @@ class Settings:
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
         )
 
+    def describe(self) -> str:
+        """One line for the start-up log: whose key pays, where the data lives. Never the key."""
+        if not self.server_key:
+            mode = ("offline demo (no FAL_KEY): local previews, not Pika, until a fal key is "
+                    "pasted in the page")
+        elif self.require_own_key:
+            mode = ("own keys only (PIKA_REQUIRE_OWN_KEY): visitors paste their fal key; the "
+                    "server's key serves logged-in people only")
+        else:
+            mode = "fal with the server's key"
+        where = f"data in {self.data_dir.resolve()}"
+        if self.data_lost_on_restart:
+            where += " (not the Space's persistent storage: lost when the Space restarts)"
+        return f"Mode: {mode}; {where}"
