@@ -49,7 +49,7 @@ def test_sigterm_mid_job_stops_within_2_s_and_the_next_start_lands_the_job(
     fakefal.script(queue_positions=0, run_time=4.0)
     with running_app(fakefal.env, tmp_path, launcher=launcher) as app:
         client = Client(app.url, verbose=False)
-        client.submit(version="v2.2", prompt="accepted at fal", api_name=T2V)
+        page = client.submit(version="v2.2", prompt="accepted at fal", api_name=T2V)
         wait_for(lambda: (r := record(tmp_path, "accepted at fal")) and r.status == "running",
                  what="the job to run at fal")
         fakefal.script(faults={"submit": ["hold"]})  # the next submit gets no answer
@@ -69,6 +69,8 @@ def test_sigterm_mid_job_stops_within_2_s_and_the_next_start_lands_the_job(
         assert "Traceback" not in output
         assert "1 job(s) at fal will be followed again at the next start" in output
         assert FAKE_KEY not in output and FAKE_KEY.split(":")[1] not in output
+        # The page following the job heard why its updates stop, before the server went.
+        assert "The server is stopping" in page.outputs()[-1][0]
         accepted = record(tmp_path, "accepted at fal")
         assert accepted and accepted.status == "running" and accepted.request_id
         cut_off = record(tmp_path, "cut off mid-submit")
