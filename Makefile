@@ -3,13 +3,20 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test bench browser fakefal
+.PHONY: setup setup-test run test bench browser fakefal
 
-setup: $(VENV)/.installed
+# Two stamps: running needs the app's dependencies only; Playwright, ruff, pytest and the
+# fake fal cloud's aiohttp are for testing (they doubled the first `make run`).
+setup: $(VENV)/.installed-run
+setup-test: $(VENV)/.installed-test
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-run: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-run
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
@@ -21,13 +28,13 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-test: setup browser
+test: setup-test browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 	$(PY) -m bench --smoke
 
-bench: setup
+bench: setup-test
 	$(PY) -m bench
 
-fakefal: setup
+fakefal: setup-test
 	$(PY) -m tests.fakefal

@@ -19,6 +19,7 @@ for _name in ("matplotlib", "sniffio"):
 
 from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
+from ui.serving import serve  # noqa: E402
 
 settings = Settings.from_env()
 demo = build_app(settings)
@@ -53,8 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                **launch_options(settings))
+    # Whose key pays and where the history lives, said once: an offline demo where fal was
+    # meant, or a history on a Space's throwaway disk, is otherwise found out too late.
+    logging.getLogger("app").info("%s", settings.describe())
+    serve(demo, demo.playground.jobs, server_name=args.host, server_port=args.port,
+          share=args.share, **launch_options(settings))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import MAYBE_QUEUED, FalError, InputError
+from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import MEDIA_FIELDS, History, JobRecord
 from playground.limits import Allowance
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 ANYONE = Person()  # a caller the limits know nothing of (resumed jobs, the core alone)
 SAVING_NOTICE = 0.5  # seconds of downloading before the page says it is saving the video
 MB = 1024 * 1024  # as Gradio counts its upload limit
+STOPPING = "The server is stopping; how this job ends will be in the history."
+STOPPED_EARLY = ("The server stopped before this job reached fal: nothing was charged. "
+                 "Run it again.")
 
 
 @dataclass
@@ -87,6 +90,7 @@ class JobManager:
         self._choose_backend = choose_backend
         self._server_backend = server_backend
         self._jobs: dict[str, Job] = {}
+        self._closing = False
 
     # -- starting --------------------------------------------------------------
 
@@ -97,6 +101,8 @@ class JobManager:
 
         Raises InputError or LimitReached before anything is recorded or sent.
         """
+        if self._closing:
+            raise LimitReached("The server is stopping; try again in a minute.")
         try:
             endpoint = catalog.lookup(mode, version)
         except KeyError as exc:
@@ -212,7 +218,7 @@ class JobManager:
                 job.waiting = False
                 self._update(job, status="preparing")
             await self._upload(job)
-            if job.stop_requested:
+            if job.stop_requested or self._closing:
                 raise asyncio.CancelledError
             job.publish(Stage("Sending to fal" if job.backend.name == "fal" else "Starting"))
             self._update(job, status="submitting")
@@ -223,6 +229,9 @@ class JobManager:
                 self._finish(job, "unknown", Failed(
                     f"The server stopped while sending this job to fal. {MAYBE_QUEUED}"))
                 raise
+            if self._closing:
+                self._finish(job, "failed", Failed(STOPPED_EARLY, retryable=True))
+                return
             self._finish(job, "cancelled", Failed(
                 "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
             return
@@ -338,7 +347,7 @@ class JobManager:
             while seen < len(job.events):
                 yield job.events[seen]
                 seen += 1
-            if job.finished:
+            if job.finished or self._closing:
                 return
             await waiter.wait()
 
@@ -367,12 +376,26 @@ class JobManager:
             return "Asked fal to cancel the queued job."
         return "fal had already started it; it will finish and land in the history."
 
-    # -- restarts and housekeeping ------------------------------------------------
+    # -- stopping, restarts and housekeeping --------------------------------------
 
     def start_sweeping(self) -> None:
         """Keeps the data directory to its age and budget from now on (needs a running loop)."""
         if self._sweeper:
             self._sweeper.start()
+
+    def close(self) -> None:
+        """The server is stopping (call on the event loop): nothing new is sent to fal from
+        now on, and the pages following a job hear so and are let go, so that their streams
+        end before the server does. The jobs are cancelled with the event loop: those fal has
+        accepted stay unfinished in the history, for the next start to follow."""
+        self._closing = True
+        for job in self._jobs.values():
+            if not job.finished:
+                job.publish(Stage(STOPPING))
+
+    def resumable(self) -> list[JobRecord]:
+        """The unfinished jobs the next start will follow."""
+        return [r for r in self.history.unfinished() if resumable(r)]
 
     def resume(self) -> int:
         """Follows every job a previous run left unfinished. Returns how many resumed."""
@@ -383,10 +406,8 @@ class JobManager:
                 record.status, record.error = "unknown", (
                     f"The server stopped while sending this job to fal. {MAYBE_QUEUED}")
             elif record.request_id is None:
-                record.status, record.error = "failed", (
-                    "The server stopped before this job reached fal: nothing was charged. "
-                    "Run it again.")
-            elif record.backend == "fal" and record.key_source == "server" and server:
+                record.status, record.error = "failed", STOPPED_EARLY
+            elif resumable(record) and server:
                 job = Job(record, server, record.arguments)
                 job.submission = Submission(record.request_id, record.status_url or "",
                                             record.response_url or "", record.cancel_url or "")
@@ -405,3 +426,8 @@ class JobManager:
                     "its result could not be fetched here.")
             self.history.save(record)
         return resumed
+
+
+def resumable(record: JobRecord) -> bool:
+    """fal has the job, and on the server's key: pasted keys are never stored."""
+    return bool(record.request_id) and record.backend == "fal" and record.key_source == "server"

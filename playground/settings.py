@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Where a Hugging Face Space mounts its persistent storage, when the Space has it; anywhere
+# else in a Space is lost at each restart, the history with it.
+SPACES_PERSISTENT_DIR = Path("/data")
+
 
 def _server_key(env: dict[str, str]) -> str | None:
     if env.get("FAL_KEY", "").strip():
@@ -13,6 +17,18 @@ def _server_key(env: dict[str, str]) -> str | None:
     if env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"):
         return f"{env['FAL_KEY_ID']}:{env['FAL_KEY_SECRET']}"
     return None
+
+
+def _data_dir(env: dict[str, str], persistent_dir: Path) -> Path:
+    if env.get("PIKA_DATA_DIR"):
+        return Path(env["PIKA_DATA_DIR"])
+    if _on_spaces(env) and persistent_dir.is_dir() and os.access(persistent_dir, os.W_OK):
+        return persistent_dir
+    return Path("data")
+
+
+def _on_spaces(env: dict[str, str]) -> bool:
+    return env.get("SYSTEM") == "spaces"  # set by Hugging Face on every Space
 
 
 def _auth(value: str) -> list[tuple[str, str]]:
@@ -58,12 +74,19 @@ class Settings:
     @property
     def max_upload_mb(self) -> int:
         return max(self.max_image_mb, self.max_video_mb)
+    # On a Space whose data is not on its persistent storage: gone at the next restart.
+    data_lost_on_restart: bool = False
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: dict[str, str] | None = None, *,
+                 persistent_dir: Path = SPACES_PERSISTENT_DIR) -> Settings:
         env = dict(os.environ if env is None else env)
+        data_dir = _data_dir(env, persistent_dir)
         return cls(
-            data_dir=Path(env.get("PIKA_DATA_DIR", "data")),
+            data_dir=data_dir,
+            data_lost_on_restart=_on_spaces(env) and not (
+                persistent_dir.is_dir()
+                and data_dir.resolve().is_relative_to(persistent_dir.resolve())),
             server_key=_server_key(env),
             require_own_key=env.get("PIKA_REQUIRE_OWN_KEY", "").lower() in ("1", "true", "yes"),
             auth=_auth(env.get("PIKA_AUTH", "")),
@@ -79,3 +102,18 @@ class Settings:
             keep_days=float(env.get("PIKA_KEEP_DAYS") or "30"),
             max_data_gb=float(env["PIKA_MAX_DATA_GB"]) if env.get("PIKA_MAX_DATA_GB") else None,
         )
+
+    def describe(self) -> str:
+        """One line for the start-up log: whose key pays, where the data lives. Never the key."""
+        if not self.server_key:
+            mode = ("offline demo (no FAL_KEY): local previews, not Pika, until a fal key is "
+                    "pasted in the page")
+        elif self.require_own_key:
+            mode = ("own keys only (PIKA_REQUIRE_OWN_KEY): visitors paste their fal key; the "
+                    "server's key serves logged-in people only")
+        else:
+            mode = "fal with the server's key"
+        where = f"data in {self.data_dir.resolve()}"
+        if self.data_lost_on_restart:
+            where += " (not the Space's persistent storage: lost when the Space restarts)"
+        return f"Mode: {mode}; {where}"

@@ -30,6 +30,7 @@ class RunningApp:
     process: subprocess.Popen[bytes]
     log: Path
     data_dir: Path
+    launched_by: tuple[str, ...] = ()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -38,6 +39,27 @@ class RunningApp:
         """SIGKILL: no shutdown hooks, as when a machine or container dies."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
+
+    def send_signal(self, signum: int) -> None:
+        """To the app itself, past any launcher (which may not pass signals on)."""
+        os.kill(self.pid, signum)
+
+    @property
+    def pid(self) -> int:
+        """The app's own process: the launcher's only child when there is a launcher."""
+        if not self.launched_by:
+            return self.process.pid
+        children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                    if _parent(stat) == self.process.pid]
+        assert len(children) == 1, children
+        return children[0]
+
+
+def _parent(stat: Path) -> int | None:
+    try:  # "pid (name) state ppid ...": the name may hold spaces and parentheses
+        return int(stat.read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None  # gone meanwhile
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
@@ -55,7 +77,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
 
 @contextlib.contextmanager
 def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, ...] = (),
-                script: str = "app.py") -> Iterator[RunningApp]:
+                script: str = "app.py", launcher: tuple[str, ...] = ()
+                ) -> Iterator[RunningApp]:
+    """`launcher` comes before the command, as in `unshare ... python app.py`."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"app-{port}.log"
@@ -68,9 +92,9 @@ def running_app(env: dict[str, str], data_dir: Path, *, extra_args: tuple[str, .
                  "PIKA_MAX_JOBS_PER_PERSON": "1000", **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, script, "--port", str(port), *extra_args],
+            [*launcher, sys.executable, script, "--port", str(port), *extra_args],
             cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    app = RunningApp(f"http://127.0.0.1:{port}/", process, log, data_dir)
+    app = RunningApp(f"http://127.0.0.1:{port}/", process, log, data_dir, launcher)
     try:
         wait_until_up(app.url, process, log)
         yield app
