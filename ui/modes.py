@@ -271,13 +271,16 @@ class ModeTab:
             async for update in run(*args):
                 yield update
 
-        names = ["version", *self.names]
+        names = list(self.names)
         for i in range(len(self.transitions)):
             names += [f"transition_{i + 1}_prompt", f"transition_{i + 1}_seconds"]
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        # A field left out is None, "not given", so the chosen version's own default applies
+        # (ui/api.py makes these the API's defaults, not the widgets' first values).
         handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter("request", kind, annotation=gr.Request)]
-            + [inspect.Parameter(n, kind) for n in [*names, "session_key"]])
+            [inspect.Parameter("request", kind, annotation=gr.Request),
+             inspect.Parameter("version", kind)]
+            + [inspect.Parameter(n, kind, default=None) for n in [*names, "session_key"]])
         handler.__annotations__ = {"request": gr.Request}  # Gradio reads hints from here
         return handler
 
@@ -405,7 +408,9 @@ class ModeTab:
                 updates.append(gr.update(visible=False))
             else:
                 value = form.get(name)
-                if name in _MEDIA and value:
+                if name in self._choices and value is not None:
+                    value = str(value)  # v2.1's integer duration is drawn as a choice
+                elif name in _MEDIA and value:
                     value = [_as_upload(v) for v in value] if isinstance(value, list) \
                         else _as_upload(value)
                 updates.append(gr.update(visible=True, value=value))
