@@ -118,7 +118,10 @@ class JobManager:
                 arguments = await self._prepare_inputs(request)
                 backend, key_source, release = self._choose_backend(session_key, logged_in)
                 inputs = {k: arguments[k] for k in request.media_fields()}
-                form = {**values, **inputs, "seed": request.seed}
+                # What was asked, with this version's defaults where nothing was given, so a
+                # Remix puts back what ran (an API caller leaves most fields out).
+                given = {k: v for k, v in values.items() if v is not None}
+                form = {**request.arguments, **given, **inputs, "seed": request.seed}
                 record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
                                    endpoint=endpoint.id, backend=backend.name,
                                    key_source=key_source, form=form, arguments=arguments,

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from playground.catalog import SEED_MAX, Endpoint, Schema
+from playground.catalog import SEED_MAX, Endpoint, Schema, versions
 from playground.errors import InputError
 
 _ALLOWED_CONTROL = {"\n", "\t"}
@@ -144,15 +144,29 @@ def _transitions(prop: Schema, value: Any, keyframes: int) -> list[dict[str, Any
     return transitions
 
 
+def _not_a_field(endpoint: Endpoint, name: str) -> InputError:
+    others = [e for e in versions(endpoint.mode) if name in e.properties]
+    if not others:
+        return InputError(name, f"{endpoint.id} has no field {name!r}.")
+    label = _label(name, others[0].properties[name])
+    names = [e.version for e in others]
+    choice = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return InputError(name, f"{label} is not a setting of {endpoint.title}; leave it out, "
+                            f"or pick {choice}.")
+
+
 def build_request(
     endpoint: Endpoint, values: dict[str, Any], *, rng: random.Random | None = None
 ) -> Request:
-    """Validate `values` for `endpoint`; blank optional fields take fal's default."""
+    """Validate `values` for `endpoint`; blank optional fields take fal's default.
+
+    None means "not given", for any field: the endpoint's own default applies, and a field
+    this endpoint lacks is refused only when it was given, never dropped unseen.
+    """
     props = endpoint.properties
-    unknown = set(values) - set(props)
+    unknown = sorted(n for n, v in values.items() if n not in props and v is not None)
     if unknown:
-        name = sorted(unknown)[0]
-        raise InputError(name, f"{endpoint.id} has no field {name!r}.")
+        raise _not_a_field(endpoint, unknown[0])
     arguments: dict[str, Any] = {}
     for name, prop in props.items():
         value = values.get(name)

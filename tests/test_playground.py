@@ -9,6 +9,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from playground.history import History
 from tests.apprunner import RunningApp
 from tests.builders import JOBS, api_form, api_name
 from tests.fakefal import FakeFal
@@ -81,6 +82,51 @@ def test_every_endpoint_end_to_end(app: RunningApp, fakefal: FakeFal, mode, vers
     assert str(sent["seed"]) in info
     # Followed on one status stream, not polled 10 times a second.
     assert fakefal.count("stream") == 1 and fakefal.count("status") == 0
+
+
+UGLY = "ugly, bad, terrible"
+T2V_21 = {"negative_prompt": "", "aspect_ratio": "16:9", "resolution": "720p", "duration": 5}
+I2V_21 = {"negative_prompt": "", "resolution": "720p", "duration": 5}
+# What each version declares for the fields a caller leaves out (ENDPOINTS.md).
+DEFAULTS = [
+    ("text-to-video", "v2.5", {"negative_prompt": UGLY, "resolution": "720p", "duration": "5"}),
+    ("text-to-video", "v2.2", {"negative_prompt": UGLY, "aspect_ratio": "16:9",
+                               "resolution": "720p", "duration": "5"}),
+    ("text-to-video", "v2.1", T2V_21),
+    ("text-to-video", "v2 Turbo", T2V_21),
+    ("image-to-video", "v2.5", {"negative_prompt": UGLY, "resolution": "720p", "duration": "5"}),
+    ("image-to-video", "v2.2", {"negative_prompt": "", "resolution": "720p", "duration": "5"}),
+    ("image-to-video", "v2.1", I2V_21),
+    ("image-to-video", "v2 Turbo", I2V_21),
+]
+
+
+@pytest.mark.parametrize(("mode", "version", "defaults"), DEFAULTS,
+                         ids=[f"{m}-{v}" for m, v, _ in DEFAULTS])
+def test_a_field_left_out_takes_that_versions_own_default(app: RunningApp, fakefal: FakeFal,
+                                                          mode, version, defaults) -> None:
+    fakefal.script(queue_positions=0, run_time=0.2)
+    form = {"prompt": "defaults", **({"image_url": "IMAGE"} if mode == "image-to-video" else {})}
+    status, *_ = Client(app.url, verbose=False).predict(
+        version=version, **api_form(form), api_name=api_name(mode))
+    assert "Done" in status, status
+    sent = fakefal.find("submit")[0].body
+    assert {k: v for k, v in sent.items() if k not in ("prompt", "seed", "image_url")} == defaults
+    # The history keeps what ran, so a Remix puts these defaults back, not blanks.
+    history = History(app.data_dir / "history.sqlite3")
+    try:
+        form = next(r.form for r in history.recent(50) if r.version == version
+                    and r.mode == mode and r.form.get("prompt") == "defaults")
+    finally:
+        history.close()
+    assert {k: form[k] for k in defaults} == defaults
+
+
+def test_an_empty_negative_prompt_means_none(app: RunningApp, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=0, run_time=0.2)
+    Client(app.url, verbose=False).predict(version="v2.5", prompt="no negatives",
+                                           negative_prompt="", api_name="/text_to_video")
+    assert fakefal.find("submit")[0].body["negative_prompt"] == ""
 
 
 @pytest.mark.parametrize(("cdn_delay", "said"), [(0.0, False), (1.0, True)],

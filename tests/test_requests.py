@@ -48,6 +48,14 @@ def test_v25_has_no_aspect_ratio_and_defaults_follow_the_catalog():
     assert err.value.field == "aspect_ratio"
 
 
+def test_a_field_this_version_lacks_is_refused_only_when_given():
+    v25 = "fal-ai/pika/v2.5/text-to-video"
+    assert "aspect_ratio" not in build(v25, prompt="a cat", aspect_ratio=None).arguments
+    with pytest.raises(InputError, match="^aspect_ratio: Aspect ratio is not a setting of "
+                                         "Pika 2.5; leave it out, or pick v2.2, v2.1 or v2 Turbo"):
+        build(v25, prompt="a cat", aspect_ratio="16:9")
+
+
 def test_blank_seed_is_chosen_sent_and_reported():
     request = build("fal-ai/pika/v2.2/text-to-video", prompt="a cat", seed=None)
     assert request.seed == request.arguments["seed"]

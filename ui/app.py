@@ -10,6 +10,7 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.service import Playground
 from playground.settings import Settings
+from ui.api import handler_defaults_win
 from ui.history_tab import build_history_tab
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
@@ -51,5 +52,6 @@ def build_app(settings: Settings) -> gr.Blocks:
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     name_refused_files(demo)
+    handler_defaults_win(demo)
     demo.playground = app  # type: ignore[attr-defined]
     return demo

@@ -152,8 +152,7 @@ class ModeTab:
             prop["enum"] = options
             prop["default"] = str(prop.get("default", options[0]))
             self._choices[name] = options
-        widget = widget_for(name, prop)
-        widget.visible = name in endpoint.properties
+        widget = widget_for(name, prop, shown=name in endpoint.properties)
         widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
         return widget
 
@@ -274,13 +273,16 @@ class ModeTab:
             async for update in run(*args):
                 yield update
 
-        names = ["version", *self.names]
+        names = list(self.names)
         for i in range(len(self.transitions)):
             names += [f"transition_{i + 1}_prompt", f"transition_{i + 1}_seconds"]
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        # A field left out is None, "not given", so the chosen version's own default applies
+        # (ui/api.py makes these the API's defaults, not the widgets' first values).
         handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter("request", kind, annotation=gr.Request)]
-            + [inspect.Parameter(n, kind) for n in [*names, "session_key"]])
+            [inspect.Parameter("request", kind, annotation=gr.Request),
+             inspect.Parameter("version", kind)]
+            + [inspect.Parameter(n, kind, default=None) for n in [*names, "session_key"]])
         handler.__annotations__ = {"request": gr.Request}  # Gradio reads hints from here
         return handler
 
@@ -296,11 +298,12 @@ class ModeTab:
             endpoint = catalog.lookup(self.mode, version)
         except KeyError as exc:
             raise InputError("version", f"Model version: {exc.args[0]}") from None
-        by_name = dict(zip(self.names, values[: len(self.names)], strict=True))
-        form = {n: v for n, v in by_name.items() if n in endpoint.properties}
-        for name in ("image_urls",):
-            if name in form:
-                form[name] = _paths(form[name])
+        # Every field goes on, those of other versions too: None is "not given" and the
+        # page sends it for a field this version lacks; anything else was set, and the
+        # request builder refuses it, naming the field, rather than dropping it unseen.
+        form = dict(zip(self.names, values[: len(self.names)], strict=True))
+        if form.get("image_urls") is not None:
+            form["image_urls"] = _paths(form["image_urls"])
         if "transitions" in endpoint.properties:
             rest = values[len(self.names):]
             count = len(form.get("image_urls") or [])
@@ -368,7 +371,7 @@ class ModeTab:
             prop = catalog.lookup(self.mode, version).properties.get(exc.field, {})
         except KeyError:
             prop = {}
-        label = prop.get("title", exc.field)
+        label = prop.get("title") or self._labels.get(exc.field, exc.field)
         return exc.message if exc.message.startswith(label) else f"{label}: {exc.message}"
 
     async def stop(self, job_id: str | None) -> str:
@@ -406,10 +409,12 @@ class ModeTab:
         for name in self.names:
             prop = endpoint.properties.get(name)
             if prop is None:
-                updates.append(gr.update(visible=False))
+                updates.append(gr.update(visible=False, value=None))  # not given
             else:
                 value = form.get(name)
-                if name in _MEDIA and value:
+                if name in self._choices and value is not None:
+                    value = str(value)  # v2.1's integer duration is drawn as a choice
+                elif name in _MEDIA and value:
                     value = [u for u in map(_as_upload, value) if u] if isinstance(value, list) \
                         else _as_upload(value)
                 updates.append(gr.update(visible=True, value=value))

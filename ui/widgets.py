@@ -15,35 +15,41 @@ PLACEHOLDERS = {
 }
 
 
-def widget_for(name: str, prop: Schema) -> gr.components.Component:
+def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.Component:
+    """The widget for a property. Built hidden (the first version lacks the field), it holds
+    None, "not given", rather than the default: a field its version lacks is refused when
+    given, and the page must not give it for the person."""
     label = prop.get("title", name)
     info = prop.get("description")
     media = prop.get("x-media") or prop.get("items", {}).get("x-media")
     if prop.get("type") == "array" and media == "image":
         return gr.Gallery(label=f"{label} ({prop.get('minItems', 1)} to {prop.get('maxItems')})",
                           type="filepath", file_types=["image"], interactive=True, columns=5,
-                          height=220, object_fit="contain")
+                          height=220, object_fit="contain", visible=shown)
     if media == "image":
         return lenient(gr.Image(label=label, type="filepath", image_mode=None,
-                                sources=["upload", "clipboard"], height=260))
+                                sources=["upload", "clipboard"], height=260, visible=shown))
     if media == "video":
-        return gr.Video(label=label, sources=["upload"], height=260)
+        return gr.Video(label=label, sources=["upload"], height=260, visible=shown)
     if "enum" in prop:
         options = prop["enum"]
         if len(options) <= 3:
-            return lenient(gr.Radio(options, value=prop.get("default"), label=label, info=info))
-        return lenient(gr.Dropdown(options, value=prop.get("default", options[0]), label=label,
-                                   info=info))
+            return lenient(gr.Radio(options, value=prop.get("default") if shown else None,
+                                    label=label, info=info, visible=shown))
+        return lenient(gr.Dropdown(options, value=prop.get("default", options[0]) if shown
+                                   else None, label=label, info=info, visible=shown))
     if name == "seed":
         # A text box, because a number box shows 0 when empty, and blank must mean "random".
-        return gr.Textbox("", label=label, placeholder=PLACEHOLDERS["seed"], max_lines=1)
+        return gr.Textbox("" if shown else None, label=label, placeholder=PLACEHOLDERS["seed"],
+                          max_lines=1, visible=shown)
     if prop.get("type") == "integer":
-        return lenient(gr.Number(value=prop.get("default"), label=label, precision=0,
-                                 placeholder=PLACEHOLDERS.get(name), info=info))
+        return lenient(gr.Number(value=prop.get("default") if shown else None, label=label,
+                                 precision=0, placeholder=PLACEHOLDERS.get(name), info=info,
+                                 visible=shown))
     lines = 3 if name == "prompt" else 1
-    return gr.Textbox(value=prop.get("default", ""), label=label, lines=lines,
-                      max_length=prop.get("maxLength"), placeholder=PLACEHOLDERS.get(name),
-                      info=info)
+    return gr.Textbox(value=prop.get("default", "") if shown else None, label=label,
+                      lines=lines, max_length=prop.get("maxLength"),
+                      placeholder=PLACEHOLDERS.get(name), info=info, visible=shown)
 
 
 def update_for(prop: Schema | None, choices: list[str] | None = None) -> dict[str, Any]:
@@ -52,7 +58,8 @@ def update_for(prop: Schema | None, choices: list[str] | None = None) -> dict[st
     `choices` stands in for an integer field drawn as a choice (v2.1's duration).
     """
     if prop is None:
-        return gr.update(visible=False)
+        # Not given: what the person set for another version must not follow them here.
+        return gr.update(visible=False, value=None)
     options = prop.get("enum") or choices
     if options:
         return gr.update(visible=True, choices=options,

@@ -251,7 +251,8 @@ class FalBackend:
         """fal's status stream: one connection per job, each change pushed as it happens.
 
         When the stream breaks, a poll (with retries) bridges the gap before reconnecting;
-        where there is no stream, polling every POLL_INTERVAL takes over.
+        where there is no stream (refused, answered as something else, or ended before the
+        job), polling every POLL_INTERVAL takes over for the rest of the job.
         """
         handle = self._handle(sub)
         seen = 0
@@ -266,8 +267,13 @@ class FalBackend:
                                 yield event
                             if finished:
                                 return
-                except _NoStream:
+                except _NoStream as exc:
+                    # Reopening it each cycle would double the requests that polling needs.
+                    log.info("[%s] no status stream (%s); polling every %.1f s", endpoint, exc,
+                             self._poll_interval)
                     use_stream = False
+                    # Nothing was missed: the submit or the stream said where the job was.
+                    await asyncio.sleep(self._poll_interval)
                 except (FalClientHTTPError, httpx.TransportError) as exc:
                     if not _transient(exc):
                         raise _as_fal_error(exc, endpoint=endpoint, stage="follow the job") from exc
@@ -286,14 +292,27 @@ class FalBackend:
         async with self._streams.stream("GET", sub.status_url + "/stream",
                                         params={"logs": 1}) as response:
             if response.status_code in (404, 405, 501):
-                raise _NoStream
+                raise _NoStream(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 await response.aread()
                 raise FalClientHTTPError(str(_detail(response)), response.status_code,
                                          dict(response.headers), response=response)
+            kind = response.headers.get("content-type", "")
+            if not kind.lower().startswith("text/event-stream"):
+                # A gateway or proxy that answers in its own way: nothing will be pushed.
+                raise _NoStream(f"HTTP {response.status_code} {kind or 'without a type'}")
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
-                    yield _status_of(json.loads(line[5:]))
+                    try:
+                        data = json.loads(line[5:])
+                    except ValueError:
+                        raise _NoStream("an event that is not JSON") from None
+                    if not isinstance(data, dict):
+                        raise _NoStream("an event that is not a status")
+                    yield _status_of(data)
+        # fal closes the stream after COMPLETED, when the caller has stopped reading; one
+        # that ends sooner was cut by something on the way, and would be cut again.
+        raise _NoStream("the stream ended before the job did")
 
     async def result_url(self, sub: Submission, *, endpoint: str = "fal") -> str:
         async def get() -> dict[str, Any]:

@@ -43,7 +43,10 @@ class Script:
     """How jobs behave. `faults` are consumed in order, one per request of that stage:
     an HTTP status (401, 422, 429, 500...), "drop" (close the connection unanswered),
     "garbage" (HTTP 200 with a body that is not JSON) or "hold" (never answer; the
-    request stays open until its client goes away).
+    request stays open until its client goes away). For the status stream, as proxies
+    and gateways answer it: "json" (HTTP 200 with the status as JSON, as the plain
+    status URL answers), "text" (HTTP 200, text/plain) and "early" (an event stream
+    that sends the current status, then ends before COMPLETED).
     Stages: submit, status, stream, result, cancel, token, upload, cdn."""
 
     queue_positions: int = 1  # each lasts `queue_step` seconds
@@ -234,6 +237,12 @@ class FakeFal:
         if fault == "garbage":
             response = web.Response(text="<html>502 Bad Gateway</html>",
                                     content_type="text/html")
+        elif fault == "json":
+            response = await self._status(request)
+        elif fault == "text":
+            response = web.Response(text="OK", content_type="text/plain")
+        elif fault == "early":
+            response = await self._stream(request, early=True)
         elif fault is not None:
             response = self._fault_response(int(fault))
         elif stage in ("submit", "status", "stream", "result", "cancel", "token") and (
@@ -317,7 +326,8 @@ class FakeFal:
             state = {**state, "logs": None}
         return web.json_response(state)
 
-    async def _stream(self, request: web.Request) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, *, early: bool = False
+                      ) -> web.StreamResponse:
         job = self._job(request)
         if job is None:
             return _error(404, "Request not found")
@@ -334,7 +344,7 @@ class FakeFal:
                 if state != last:
                     await response.write(f"data: {json.dumps(state)}\n\n".encode())
                     last = state
-                if state["status"] == "COMPLETED":
+                if state["status"] == "COMPLETED" or early:
                     break
                 await asyncio.sleep(0.05)
             await response.write_eof()

@@ -75,6 +75,9 @@ CASES: list[Case] = [
     ("unknown aspect ratio", T2V, t2v(aspect_ratio="21:9"), "aspect"),
     ("unknown duration", T2V, t2v(duration="7"), "Duration"),
     ("unknown version", T2V, t2v(version="v9"), "version"),
+    ("aspect ratio on v2.5", T2V, t2v(version="v2.5", aspect_ratio="16:9"),
+     "Aspect ratio is not a setting of Pika 2.5"),
+    ("portrait on v2.5", T2V, t2v(version="v2.5", aspect_ratio="9:16"), "aspect ratio"),
     # image to video
     ("no first frame", I2V, lambda tmp: {"version": "v2.2", "prompt": "x", "image_url": None},
      "First frame is required"),

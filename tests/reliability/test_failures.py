@@ -63,12 +63,26 @@ def test_transient_failures_after_submit_are_ridden_out(app: RunningApp, fakefal
             -1 if f == "drop" else f for f in injected]  # every fault was met, and survived
 
 
-def test_without_a_status_stream_it_polls_gently(app: RunningApp, fakefal: FakeFal) -> None:
-    fakefal.script(queue_positions=1, queue_step=0.5, run_time=2.5, faults={"stream": [405]})
-    status, row = run(app, "no stream here")
+# Where the status stream is missing or broken, as gateways and proxies answer it: refused
+# (405), a plain status as JSON, plain text, or an event stream that ends before COMPLETED.
+NO_STREAM = [405, "json", "text", "early"]
+
+
+@pytest.mark.parametrize("fault", NO_STREAM, ids=[str(f) for f in NO_STREAM])
+def test_without_a_status_stream_it_polls_gently(app: RunningApp, fakefal: FakeFal,
+                                                 fault) -> None:
+    # Every stream request is answered the same way, however many are made.
+    fakefal.script(queue_positions=1, queue_step=0.5, run_time=2.5,
+                   faults={"stream": [fault] * 100})
+    status, row = run(app, f"no stream here: {fault}")
     assert "Done" in status and row[3] == "done"
-    polls = fakefal.count("status")
-    assert 3 <= polls <= 2 * 3.0 + 2  # at most two a second over the job's three seconds
+    (job,) = fakefal.jobs.values()
+    seconds = job.completed_at() - job.submitted  # 3 s
+    streams, polls = fakefal.count("stream"), fakefal.count("status")
+    assert streams == 1, f"the stream was opened {streams} times ({polls} polls)"
+    # At most two status requests a second over the job's life (the README's promise),
+    # and a moment's slack for the clocks of two processes.
+    assert 3 <= streams + polls <= 2 * seconds + 1, (streams, polls)
 
 
 def test_fal_unreachable(tmp_path, fakefal: FakeFal) -> None:
