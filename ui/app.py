@@ -14,11 +14,12 @@ from ui.history_tab import build_history_tab
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
 from ui.modes import PRESETS, ModeTab
+from ui.text import CSS as TEXT_CSS
 
 CSS = """
 .job-status { min-height: 2.5em; }
 footer { display: none !important; }
-"""
+""" + TEXT_CSS
 PRESET_MEDIA = PRESETS / "media"
 CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 

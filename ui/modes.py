@@ -24,6 +24,7 @@ from playground.events import Event
 from playground.service import Playground
 from ui.lenient import lenient
 from ui.render import View
+from ui.text import plain, text_view
 from ui.widgets import update_for, widget_for
 
 MAX_TRANSITIONS = 4
@@ -122,11 +123,11 @@ class ModeTab:
                         self.stop_button = gr.Button("Stop", variant="stop",
                                                      elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
-                    self.status = gr.Markdown("Ready.", elem_classes=["job-status"],
-                                              elem_id=f"{self.mode}-status")
+                    self.status = text_view("Ready.", elem_classes=["job-status"],
+                                            elem_id=f"{self.mode}-status")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
-                    self.info = gr.Markdown("", elem_id=f"{self.mode}-info")
+                    self.info = text_view("", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
             self._examples()
@@ -311,7 +312,8 @@ class ModeTab:
                                             logged_in=logged_in)
         except InputError as exc:
             yield *[gr.skip()] * 5, {exc.field: exc.message}
-            raise gr.Error(self._explain(version, exc), title="Check the form") from None
+            # The message may quote what was typed, and a toast takes HTML.
+            raise gr.Error(plain(self._explain(version, exc)), title="Check the form") from None
         except LimitReached as exc:
             raise gr.Error(str(exc), title="Busy") from None
         view = View()
@@ -355,7 +357,7 @@ class ModeTab:
     async def stop(self, job_id: str | None) -> str:
         if not job_id:
             return "Nothing to stop."
-        return f"**{await self.app.jobs.stop(job_id)}**"
+        return f"<b>{plain(await self.app.jobs.stop(job_id))}</b>"
 
     # -- presets and remix -------------------------------------------------------
 
