@@ -15,6 +15,7 @@ from ui.keys import build_key_section
 from ui.lenient import name_refused_files
 from ui.modes import PRESETS, ModeTab
 from ui.text import CSS as TEXT_CSS
+from ui.videos import send_by_name
 
 CSS = """
 .job-status { min-height: 2.5em; }
@@ -26,9 +27,10 @@ CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 
 def build_app(settings: Settings) -> gr.Blocks:
     app = Playground(settings, input_dirs=[Path(get_upload_folder()), PRESET_MEDIA])
-    # Results are served straight from our store, not copied per view. Inputs are not: a
-    # page hands them back as paths, and only uploads may come back (a Remix copies them).
-    gr.set_static_paths([settings.data_dir / "videos"])
+    # Results are served straight from our store, not copied per view, under an opaque name
+    # (ui/videos.py). Inputs are not: a page hands them back as paths, and only uploads may
+    # come back (a Remix copies them).
+    gr.set_static_paths([settings.data_dir / "videos", PRESET_MEDIA])
     with gr.Blocks(title="Pika Playground") as demo:
         gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
         key_state = build_key_section(app)
@@ -48,5 +50,6 @@ def build_app(settings: Settings) -> gr.Blocks:
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     name_refused_files(demo)
+    send_by_name(demo)
     demo.playground = app  # type: ignore[attr-defined]
     return demo

@@ -12,6 +12,7 @@ from playground.history import JobRecord
 from playground.service import Playground
 from ui.modes import ModeTab
 from ui.text import plain, text_view
+from ui.videos import Video
 
 COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", "Job"]
 
@@ -64,8 +65,7 @@ def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeT
         record = app.history.get(job_id)
         if record is None:
             return None, None, "That job is gone."
-        video_path = str(app.settings.data_dir / record.video) if record.video else None
-        return job_id, video_path, describe(record)
+        return job_id, Video.of(record.video), describe(record)
 
     all_inputs = [c for t in mode_tabs.values() for c in t.inputs()]
 

@@ -25,6 +25,7 @@ from playground.service import Playground
 from ui.lenient import lenient
 from ui.render import View
 from ui.text import plain, text_view
+from ui.videos import Video
 from ui.widgets import update_for, widget_for
 
 MAX_TRANSITIONS = 4
@@ -75,6 +76,13 @@ def _as_upload(path: str) -> str:
     """A stored input as if just uploaded: the page sends it back, and only uploads are
     taken as inputs (the store itself never is)."""
     return save_file_to_cache(path, get_upload_folder()) if Path(path).is_file() else path
+
+
+def _shipped(path: Path) -> str:
+    """A preset file as the page names it: relative to the working directory where it can
+    be (the app's own folder, as on Spaces and in Docker), so the page's config holds no
+    path of this machine. Presets are static files (ui/app.py): served, never copied."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 def _api_name(mode: str) -> str:
@@ -327,10 +335,8 @@ class ModeTab:
             # a new component and its whole config. States are the other way round: setting
             # one rebuilds its config, skipping it costs nothing. So they are set only when
             # they change (the job id once; the field complaints at the start and the end).
-            video = gr.FileData(path=view.video, orig_name=Path(view.video).name
-                                ) if view.video else None
             yield (job.record.id if first else gr.skip(), view.status_line(),
-                   "\n".join(view.logs), video, view.info,
+                   "\n".join(view.logs), Video.of(view.video), view.info,
                    view.fields if first or view.finished else gr.skip())
             first = False
 
@@ -374,9 +380,9 @@ class ModeTab:
             for name in self.names:
                 value = values.get(name)
                 if isinstance(value, list):
-                    value = [str(PRESETS / v) for v in value]
+                    value = [_shipped(PRESETS / v) for v in value]
                 elif name.endswith("_url") and value:
-                    value = str(PRESETS / value)
+                    value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
         gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing runs)",
