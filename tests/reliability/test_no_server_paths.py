@@ -2,8 +2,9 @@
 
 Everything a client receives is searched for the data directory (which holds
 Gradio's temp dir in these tests) and the app's own folder: the event stream
-of a job, the page config, the API description, the History and the video
-URL a page plays. The video URL must still play: 200 or 206, video/mp4.
+of a job, the page config, the API description, the History, the video URL
+a page plays, and a message about an error that concerned a file. The video
+URL must still play: 200 or 206, video/mp4.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ def test_a_job_through_the_api_names_no_server_path(app: RunningApp, fakefal: Fa
     for path in ("config", "gradio_api/info", "gradio_api/openapi.json"):
         places[f"GET /{path}"] = httpx.get(app.url + path, trust_env=False).text
     assert_no_server_path(app, places)
+
+
+def test_an_error_about_a_file_names_no_server_path(app: RunningApp, fakefal: FakeFal,
+                                                    raw: RawPage) -> None:
+    # The result link answers with a web page instead of a video: opening it fails, and
+    # PyAV's message names the file it opened.
+    fakefal.script(queue_positions=0, run_time=0.2, faults={"cdn": ["garbage"]})
+    stream, (_, status, *_) = run(raw, "a broken result")
+    assert "Failed" in status and "InvalidDataError" in status, status
+    assert_no_server_path(app, {"the job's event stream": stream})
 
 
 def test_a_video_by_its_name_still_needs_the_login(fakefal: FakeFal, tmp_path: Path) -> None:
