@@ -20,6 +20,7 @@ for _name in ("matplotlib", "sniffio"):
 from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
 from ui.serving import serve  # noqa: E402
+from ui.videos import by_name  # noqa: E402
 
 settings = Settings.from_env()
 demo = build_app(settings)
@@ -42,6 +43,8 @@ def launch_options(settings: Settings) -> dict[str, object]:
         # told), even async ones that only wait on fal: the 41st person would wait for
         # someone else's video. The queue's max size is the real bound.
         "max_threads": settings.max_queue,
+        # Results go out by job id, never by their path here (ui/videos.py).
+        "app_kwargs": {"middleware": [by_name(settings.data_dir / "videos")]},
     }
 
 

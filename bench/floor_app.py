@@ -34,7 +34,7 @@ async def run(*_: Any) -> AsyncIterator[tuple[Any, ...]]:
 with gr.Blocks() as demo:
     inputs = [gr.Radio(["v2.2"], value="v2.2"), gr.Textbox(), gr.Textbox(), gr.Radio(["16:9"]),
               gr.Radio(["720p"]), gr.Radio(["5"]), gr.Textbox(), gr.State(None)]
-    outputs = [gr.State(None), gr.Markdown(), gr.Textbox(), gr.Video(), gr.Markdown(),
+    outputs = [gr.State(None), gr.HTML(), gr.Textbox(), gr.Video(), gr.HTML(),
                gr.State({})]
     gr.Button("Generate").click(run, inputs, outputs, api_name="text_to_video",
                                 postprocess=False)

@@ -48,3 +48,11 @@ class LimitReached(RuntimeError):
 
 class StorageFull(LimitReached):
     """The data directory is over its budget and nothing in it may go yet."""
+
+
+def reason(exc: BaseException) -> str:
+    """An unforeseen error in a few words for a person: its kind, and its reason when it has
+    one, never its whole text, which names the file it was about (an OSError's, PyAV's):
+    a path on this server. The log keeps the whole of it."""
+    why = getattr(exc, "strerror", None)
+    return f"{type(exc).__name__}: {why}" if isinstance(why, str) and why else type(exc).__name__

@@ -20,7 +20,7 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached
+from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached, reason
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import MEDIA_FIELDS, History, JobRecord
 from playground.limits import Allowance
@@ -316,7 +316,7 @@ class JobManager:
         except Exception as exc:  # keep the request id on record whatever broke
             log.exception("job %s failed after submit", job.record.id)
             self._fail(job, FalError(f"Unexpected error after fal accepted the job "
-                                     f"({type(exc).__name__}: {exc}); request id "
+                                     f"({reason(exc)}); request id "
                                      f"{job.submission.request_id}."))
             return
         rel = dest.relative_to(self._data_dir).as_posix()

@@ -15,20 +15,23 @@ from ui.history_tab import build_history_tab
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
 from ui.modes import PRESETS, ModeTab
+from ui.text import CSS as TEXT_CSS
+from ui.videos import send_by_name
 
 CSS = """
 .job-status { min-height: 2.5em; }
 footer { display: none !important; }
-"""
+""" + TEXT_CSS
 PRESET_MEDIA = PRESETS / "media"
 CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 
 
 def build_app(settings: Settings) -> gr.Blocks:
     app = Playground(settings, input_dirs=[Path(get_upload_folder()), PRESET_MEDIA])
-    # Results are served straight from our store, not copied per view. Inputs are not: a
-    # page hands them back as paths, and only uploads may come back (a Remix copies them).
-    gr.set_static_paths([settings.data_dir / "videos"])
+    # Results are served straight from our store, not copied per view, under an opaque name
+    # (ui/videos.py). Inputs are not: a page hands them back as paths, and only uploads may
+    # come back (a Remix copies them).
+    gr.set_static_paths([settings.data_dir / "videos", PRESET_MEDIA])
     # Gradio 6 takes delete_cache on Blocks (launch() has no such parameter). It removes
     # only files this server put in its cache (uploads and copies it served), by age.
     with gr.Blocks(title="Pika Playground", delete_cache=settings.delete_cache) as demo:
@@ -53,5 +56,6 @@ def build_app(settings: Settings) -> gr.Blocks:
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     name_refused_files(demo)
     handler_defaults_win(demo)
+    send_by_name(demo)
     demo.playground = app  # type: ignore[attr-defined]
     return demo

@@ -8,8 +8,11 @@ from typing import Any
 import gradio as gr
 
 from playground import catalog
+from playground.history import JobRecord
 from playground.service import Playground
 from ui.modes import ModeTab
+from ui.text import plain, text_view
+from ui.videos import Video
 
 COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", "Job"]
 
@@ -25,6 +28,24 @@ def rows(app: Playground) -> list[list[Any]]:
     return table
 
 
+def describe(record: JobRecord) -> str:
+    """A job's details as HTML: every value from a person or from fal goes in escaped."""
+    error = f": {plain(record.error)}" if record.error else ""
+    lines = [f"<b>{catalog.MODES.get(record.mode)}</b> · {plain(record.version)} · "
+             f"{plain(record.endpoint)}",
+             f"Status: <b>{plain(record.status)}</b>{error}",
+             f"Seed: {plain(record.seed)} · request {plain(record.request_id)}",
+             f"Timings: {plain(record.timings)}"]
+    if record.removed:
+        lines.append(f"{plain(record.removed.capitalize())}; Remix still puts its settings "
+                     "back.")
+    lines.append("Settings:")
+    settings = [f"{plain(name)}: {plain(value)}" for name, value in record.form.items()
+                if name != "seed" and not name.endswith(("_url", "_urls"))]  # seed: above
+    return ("".join(f"<p>{line}</p>" for line in lines)
+            + "<ul>" + "".join(f"<li>{item}</li>" for item in settings) + "</ul>")
+
+
 def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeTab]) -> None:
     with gr.Tab("History", id="history") as tab:
         with gr.Row():
@@ -36,7 +57,7 @@ def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeT
         with gr.Row(equal_height=False):
             video = gr.Video(label="Selected job", interactive=False, scale=3)
             with gr.Column(scale=2):
-                details = gr.Markdown("", elem_id="history-details")
+                details = text_view("", elem_id="history-details")
                 remix = gr.Button("Remix: load these settings into their tab",
                                   variant="primary", elem_id="history-remix")
 
@@ -49,16 +70,7 @@ def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeT
         if record is None:
             return None, None, "That job is gone."
         video = app.settings.data_dir / record.video if record.video else None
-        video_path = str(video) if video and video.is_file() else None
-        lines = [f"**{catalog.MODES.get(record.mode)}** · {record.version} · `{record.endpoint}`",
-                 f"Status: **{record.status}**" + (f": {record.error}" if record.error else ""),
-                 f"Seed: {record.seed} · request `{record.request_id}`",
-                 f"Timings: {record.timings}"]
-        if record.removed:
-            lines.append(f"{record.removed.capitalize()}; Remix still puts its settings back.")
-        settings = {k: v for k, v in record.form.items() if not k.endswith(("_url", "_urls"))}
-        lines.append(f"Settings: `{settings}`")
-        return job_id, video_path, "\n\n".join(lines)
+        return job_id, Video.of(video if video and video.is_file() else None), describe(record)
 
     all_inputs = [c for t in mode_tabs.values() for c in t.inputs()]
 

@@ -27,6 +27,8 @@ from playground.service import Playground
 from ui.keys import key_for
 from ui.lenient import lenient
 from ui.render import View
+from ui.text import plain, text_view
+from ui.videos import Video
 from ui.widgets import update_for, widget_for
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,13 @@ def _as_upload(path: str) -> str | None:
         return None
 
 
+def _shipped(path: Path) -> str:
+    """A preset file as the page names it: relative to the working directory where it can
+    be (the app's own folder, as on Spaces and in Docker), so the page's config holds no
+    path of this machine. Presets are static files (ui/app.py): served, never copied."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def _api_name(mode: str) -> str:
     return mode.replace("-", "_")
 
@@ -130,11 +139,11 @@ class ModeTab:
                         self.stop_button = gr.Button("Stop", variant="stop",
                                                      elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
-                    self.status = gr.Markdown("Ready.", elem_classes=["job-status"],
-                                              elem_id=f"{self.mode}-status")
+                    self.status = text_view("Ready.", elem_classes=["job-status"],
+                                            elem_id=f"{self.mode}-status")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
-                    self.info = gr.Markdown("", elem_id=f"{self.mode}-info")
+                    self.info = text_view("", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
             self._examples()
@@ -324,7 +333,8 @@ class ModeTab:
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
             yield *[gr.skip()] * 5, {exc.field: exc.message}
-            raise gr.Error(self._explain(version, exc), title="Check the form",
+            # The message may quote what was typed, and a toast takes HTML.
+            raise gr.Error(plain(self._explain(version, exc)), title="Check the form",
                            print_exception=False) from None
         except LimitReached as exc:
             title = "Storage full" if isinstance(exc, StorageFull) else "Busy"
@@ -340,10 +350,8 @@ class ModeTab:
             # a new component and its whole config. States are the other way round: setting
             # one rebuilds its config, skipping it costs nothing. So they are set only when
             # they change (the job id once; the field complaints at the start and the end).
-            video = gr.FileData(path=view.video, orig_name=Path(view.video).name
-                                ) if view.video else None
             yield (job.record.id if first else gr.skip(), view.status_line(),
-                   "\n".join(view.logs), video, view.info,
+                   "\n".join(view.logs), Video.of(view.video), view.info,
                    view.fields if first or view.finished else gr.skip())
             first = False
 
@@ -377,7 +385,7 @@ class ModeTab:
     async def stop(self, job_id: str | None) -> str:
         if not job_id:
             return "Nothing to stop."
-        return f"**{await self.app.jobs.stop(job_id)}**"
+        return f"<b>{plain(await self.app.jobs.stop(job_id))}</b>"
 
     # -- presets and remix -------------------------------------------------------
 
@@ -394,9 +402,9 @@ class ModeTab:
             for name in self.names:
                 value = values.get(name)
                 if isinstance(value, list):
-                    value = [str(PRESETS / v) for v in value]
+                    value = [_shipped(PRESETS / v) for v in value]
                 elif name.endswith("_url") and value:
-                    value = str(PRESETS / value)
+                    value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
         gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing runs)",

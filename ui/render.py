@@ -1,4 +1,8 @@
-"""Job events -> what the page shows. Pure functions of the events seen so far."""
+"""Job events -> what the page shows. Pure functions of the events seen so far.
+
+The status and the info are HTML: fal's words (messages, request ids, field names) go in
+through `plain`, so they show as sent; only our own words are bold.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,16 @@ import time
 from dataclasses import dataclass, field
 
 from playground.events import Done, Event, Failed, Queued, Running, Stage
+from ui.text import plain
 
 
 @dataclass
 class View:
     started: float = field(default_factory=time.monotonic)
-    status: str = "Starting"
+    status: str = "Starting"  # plain text
     logs: list[str] = field(default_factory=list)
     video: str | None = None
-    info: str = ""
+    info: str = ""  # HTML
     fields: dict[str, str] = field(default_factory=dict)  # fal's complaints, by field name
     finished: bool = False
 
@@ -24,7 +29,7 @@ class View:
                 self.status = text
             case Queued(request_id, position):
                 where = "next in line" if not position else f"position {position}"
-                self.status = f"Queued at fal, {where} (request `{request_id}`)"
+                self.status = f"Queued at fal, {where} (request {request_id})"
                 if request_id.startswith("local-"):
                     self.status = "Queued for a local preview"
             case Running(lines):
@@ -41,17 +46,18 @@ class View:
                     self.status += " Running it again may help."
                 self.fields = fields
                 if fields:
-                    self.info = "\n".join(f"- **{name}**: {text}" for name, text in fields.items())
+                    self.info = "<br>".join(f"<b>{plain(name)}</b>: {plain(text)}"
+                                            for name, text in fields.items())
                 self.finished = True
 
     def status_line(self) -> str:
         elapsed = time.monotonic() - self.started
         mark = "" if self.finished else " …"
-        return f"**{self.status}**{mark} · {elapsed:.1f} s"
+        return f"<b>{plain(self.status)}</b>{mark} · {elapsed:.1f} s"
 
 
 def describe_done(done: Done) -> str:
-    parts = [f"request `{done.request_id}`", f"seed **{done.seed}**",
+    parts = [f"request {plain(done.request_id)}", f"seed <b>{done.seed}</b>",
              f"{done.width}×{done.height}, {done.seconds:.1f} s"]
     timing = ", ".join(f"{name} {done.timings[name]:.1f} s"
                        for name in ("queue", "run", "download") if name in done.timings)
