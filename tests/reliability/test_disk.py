@@ -23,6 +23,7 @@ from playground.history import History, JobRecord
 from tests.apprunner import RunningApp, running_app
 from tests.builders import IMAGE, IMAGES
 from tests.fakefal import FakeFal
+from tests.records import record
 from tests.waiting import wait_for
 
 MB = 1024 * 1024  # Gradio's megabyte, and ours
@@ -127,23 +128,15 @@ def history_rows(client: Client) -> list[list[object]]:
     return client.predict(api_name="/history")["data"]
 
 
-def job_record(data_dir: Path, prompt: str) -> JobRecord | None:
-    history = History(data_dir / "history.sqlite3")
-    try:
-        return next((r for r in history.recent(500) if r.form.get("prompt") == prompt), None)
-    finally:
-        history.close()
-
-
 def status(data_dir: Path, prompt: str) -> str | None:
-    record = job_record(data_dir, prompt)
-    return record.status if record else None
+    found = record(data_dir, prompt)
+    return found.status if found else None
 
 
 def stored(data_dir: Path, prompt: str) -> JobRecord:
-    record = job_record(data_dir, prompt)
-    assert record is not None, prompt
-    return record
+    found = record(data_dir, prompt)
+    assert found is not None, prompt
+    return found
 
 
 def backdate(data_dir: Path, prompts: list[str], days: float) -> None:

@@ -12,23 +12,15 @@ from pathlib import Path
 
 from gradio_client import Client, handle_file
 
-from playground.history import History, JobRecord
 from tests.apprunner import RunningApp, running_app
 from tests.builders import IMAGE
 from tests.fakefal import FakeFal
 from tests.rawqueue import RawPage
+from tests.records import record
 from tests.waiting import wait_for
 
 T2V = "/text_to_video"
 MAYBE_QUEUED = "may have been queued at fal (request id unknown): check your fal dashboard"
-
-
-def record(data_dir: Path, prompt: str) -> JobRecord:
-    history = History(data_dir / "history.sqlite3")
-    try:
-        return next(r for r in history.recent(500) if r.form.get("prompt") == prompt)
-    finally:
-        history.close()
 
 
 def final_status(app: RunningApp, **form: object) -> str:

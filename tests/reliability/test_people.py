@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playground.history import History, JobRecord
 from tests.apprunner import running_app
 from tests.fakefal import FakeFal
 from tests.rawqueue import RawPage
+from tests.records import recorded
 from tests.waiting import wait_for
 
 VISITOR, OTHER = "203.0.113.5", "198.51.100.7"
@@ -44,13 +44,6 @@ def test_one_visitor_hanging_up_in_a_loop_gets_the_limit_and_no_more(
         assert fakefal.count("submit") == 4  # the visitor's waiting jobs still wait
 
         # As the visitor's jobs end, the two waiting take their turn, and nothing more.
-        wait_for(lambda: len(landed(tmp_path)) == 6, timeout=40, what="every job to land")
+        wait_for(lambda: sum(r.status == "done" for r in recorded(tmp_path)) == 6,
+                 timeout=40, what="every job to land")
         assert fakefal.count("submit") == 6
-
-
-def landed(data_dir: Path) -> list[JobRecord]:
-    history = History(data_dir / "history.sqlite3")
-    try:
-        return [r for r in history.recent(100) if r.status == "done"]
-    finally:
-        history.close()

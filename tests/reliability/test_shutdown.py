@@ -16,21 +16,13 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from playground.history import History, JobRecord
 from tests.apprunner import running_app
 from tests.fakefal import FAKE_KEY, FakeFal
+from tests.records import record
 from tests.waiting import wait_for
 
 T2V = "/text_to_video"
 AS_PID_1 = ("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child")
-
-
-def record(data_dir: Path, prompt: str) -> JobRecord | None:
-    history = History(data_dir / "history.sqlite3")
-    try:
-        return next((r for r in history.recent(50) if r.form.get("prompt") == prompt), None)
-    finally:
-        history.close()
 
 
 def can_run_as_pid_1() -> bool:
