@@ -17,8 +17,10 @@ for _name in ("matplotlib", "sniffio"):
     if importlib.util.find_spec(_name) is None:
         sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 
+from playground.service import Playground  # noqa: E402
 from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
+from ui.identity import browsers  # noqa: E402
 from ui.serving import serve  # noqa: E402
 from ui.videos import by_name  # noqa: E402
 
@@ -30,7 +32,8 @@ demo = build_app(settings)
 gc.freeze()
 
 
-def launch_options(settings: Settings) -> dict[str, object]:
+def launch_options(app: Playground) -> dict[str, object]:
+    settings = app.settings
     return {
         "css": CSS,
         "js": CLOCK_JS,
@@ -43,8 +46,9 @@ def launch_options(settings: Settings) -> dict[str, object]:
         # told), even async ones that only wait on fal: the 41st person would wait for
         # someone else's video. The queue's max size is the real bound.
         "max_threads": settings.max_queue,
-        # Results go out by job id, never by their path here (ui/videos.py).
-        "app_kwargs": {"middleware": [by_name(settings.data_dir / "videos")]},
+        # Every browser gets an id cookie; results go out by job id to their owner only,
+        # never by their path here (ui/identity.py, ui/videos.py).
+        "app_kwargs": {"middleware": [browsers(), by_name(app)]},
     }
 
 
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     # meant, or a history on a Space's throwaway disk, is otherwise found out too late.
     logging.getLogger("app").info("%s", settings.describe())
     serve(demo, demo.playground.jobs, server_name=args.host, server_port=args.port,
-          share=args.share, **launch_options(settings))
+          share=args.share, **launch_options(demo.playground))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from playground.identity import TEAM_KINDS, Identity
+
 UNFINISHED = ("waiting", "preparing", "submitting", "queued", "running", "downloading")
 
 
@@ -42,6 +44,10 @@ class JobRecord:
     # Why this job's files (inputs, video, preview) were removed, when they were: its age
     # or the storage budget. The row itself stays: what was asked, paid and answered.
     removed: str | None = None
+    # Whose job it is (playground/identity.py): only they see it. None for rows written
+    # before jobs had owners: nobody's, shown to nobody but a team that shares its history.
+    owner: str | None = None
+    owner_name: str | None = None  # the login name, for a team's history; never a visitor's
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,19 @@ class History:
                 f"CREATE TABLE IF NOT EXISTS jobs ({', '.join(_COLUMNS)}, PRIMARY KEY (id))"
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS shares (token PRIMARY KEY, job_id, "
+                             "created, revoked)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS shares_job ON shares (job_id)")
+            # Which owner a browser last acted as (by the digest of its cookie): a file
+            # request carries nothing else to say who asks.
+            self._db.execute("CREATE TABLE IF NOT EXISTS browsers (browser PRIMARY KEY, "
+                             "owner, seen)")
             # A history written by an older version lacks the newer fields: add them, empty.
             have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
             for column in _COLUMNS:
                 if column not in have:
                     self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+            self._db.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created)")
 
     def save(self, record: JobRecord) -> None:
         row = asdict(record)
@@ -98,7 +112,67 @@ class History:
         return rows[0] if rows else None
 
     def recent(self, limit: int = 100) -> list[JobRecord]:
+        """Everyone's newest jobs: for the server itself, never for a page."""
         return self._select("ORDER BY created DESC LIMIT ?", (limit,))
+
+    def seen_by(self, viewer: Identity, *, team: bool = False, limit: int = 100
+                ) -> list[JobRecord]:
+        """The newest jobs this person may see (identity.may_see, in SQL)."""
+        clause, params = "owner = ?", [viewer.owner]
+        if team and viewer.logged_in:
+            clause += " OR owner IS NULL" + "".join(" OR owner LIKE ?" for _ in TEAM_KINDS)
+            params += [f"{kind}:%" for kind in TEAM_KINDS]
+        return self._select(f"WHERE {clause} ORDER BY created DESC LIMIT ?",
+                            (*params, limit))
+
+    # -- share links -------------------------------------------------------------
+
+    def share(self, job_id: str, token: str) -> str:
+        """The job's live share token: the one it has, else `token`, stored from now on."""
+        with self._lock:
+            row = self._db.execute("SELECT token FROM shares WHERE job_id = ? AND revoked IS "
+                                   "NULL", (job_id,)).fetchone()
+            if row:
+                return str(row[0])
+            self._db.execute("INSERT INTO shares VALUES (?, ?, ?, NULL)",
+                             (token, job_id, time.time()))
+        return token
+
+    def share_of(self, job_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT token FROM shares WHERE job_id = ? AND revoked IS "
+                                   "NULL", (job_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def revoke(self, job_id: str) -> bool:
+        with self._lock:
+            cursor = self._db.execute("UPDATE shares SET revoked = ? WHERE job_id = ? AND "
+                                      "revoked IS NULL", (time.time(), job_id))
+        return cursor.rowcount > 0
+
+    def shared(self, token: str) -> tuple[JobRecord | None, bool]:
+        """The job a share token opens, and whether its owner revoked it (then no job)."""
+        with self._lock:
+            row = self._db.execute("SELECT job_id, revoked FROM shares WHERE token = ?",
+                                   (token,)).fetchone()
+        if row is None:
+            return None, False
+        if row[1] is not None:
+            return None, True
+        return self.get(row[0]), False
+
+    # -- browsers ----------------------------------------------------------------
+
+    def bind(self, browser: str, owner: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO browsers VALUES (?, ?, ?)",
+                             (browser, owner, time.time()))
+
+    def bound(self, browser: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT owner FROM browsers WHERE browser = ?",
+                                   (browser,)).fetchone()
+        return str(row[0]) if row else None
 
     def unfinished(self) -> list[JobRecord]:
         marks = ", ".join("?" for _ in UNFINISHED)

@@ -23,6 +23,7 @@ from playground.backends import Backend, Submission
 from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached, reason
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import MEDIA_FIELDS, History, JobRecord
+from playground.identity import Identity
 from playground.limits import Allowance
 from playground.people import Person
 from playground.requests import Request, build_request
@@ -96,7 +97,7 @@ class JobManager:
 
     async def start(self, mode: str, version: str, values: dict[str, Any], *,
                     session_key: str | None = None, logged_in: bool = False,
-                    person: Person = ANYONE) -> Job:
+                    person: Person = ANYONE, owner: Identity | None = None) -> Job:
         """Validates and prepares everything, records the job, and starts it.
 
         Raises InputError or LimitReached before anything is recorded or sent.
@@ -125,7 +126,8 @@ class JobManager:
                 record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
                                    endpoint=endpoint.id, backend=backend.name,
                                    key_source=key_source, form=form, arguments=arguments,
-                                   seed=request.seed)
+                                   seed=request.seed, owner=owner and owner.owner,
+                                   owner_name=owner and owner.name)
                 record.timings["created"] = time.time()
                 if waits:
                     record.status = "waiting"

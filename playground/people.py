@@ -1,5 +1,5 @@
-"""Who is asking, as the per-person limits count: a login, else a browser session and
-the address it comes from. Pure functions of what the web layer knows of a request."""
+"""Who is asking, as the per-person limits count: a login, else the visitor and the
+address they come from. Pure functions of what the web layer knows of a request."""
 
 from __future__ import annotations
 
@@ -7,21 +7,23 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playground.identity import Identity
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
 class Person:
-    """Each name is a bound of its own. An anonymous visitor is bound by the session and,
-    because a new session costs nothing, by the address too."""
+    """Each name is a bound of its own. An anonymous visitor is bound by their id and,
+    because a new id costs nothing, by the address too."""
 
     names: tuple[str, ...] = ()
 
 
-def person(*, login: str | None, session: str | None, address: str | None) -> Person:
-    if login:
-        return Person((f"login:{login}",))
-    names = [f"session:{session}"] if session else []
+def person(identity: Identity | None, address: str | None) -> Person:
+    if identity and identity.logged_in:
+        return Person((identity.owner,))
+    names = [identity.owner] if identity else []
     if address:
         names.append(f"address:{address}")
     return Person(tuple(names))

@@ -8,6 +8,7 @@ from pathlib import Path
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
 from playground.history import History
+from playground.identity import digest
 from playground.jobs import JobManager
 from playground.keyring import PastedKeys
 from playground.limits import Allowance
@@ -44,6 +45,17 @@ class Playground:
                                max_image_mb=settings.max_image_mb,
                                max_video_mb=settings.max_video_mb,
                                storage=self.storage)
+        self._bound: dict[str, str] = {}  # browser digest -> owner, as last written
+
+    def bind_browser(self, browser: str, owner: str) -> None:
+        """Notes that this browser (its cookie) now acts as `owner`: its file requests are
+        judged as that owner's. Written only when it changes."""
+        key = digest(browser)
+        if self._bound.get(key) != owner:
+            if len(self._bound) > 100_000:  # a cache, not a record: the history has them
+                self._bound.clear()
+            self.history.bind(key, owner)
+            self._bound[key] = owner
 
     def server_backend(self) -> Backend | None:
         """The server's own key: one backend for the life of the process."""

@@ -31,6 +31,10 @@ def _on_spaces(env: dict[str, str]) -> bool:
     return env.get("SYSTEM") == "spaces"  # set by Hugging Face on every Space
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes")
+
+
 def _auth(value: str) -> list[tuple[str, str]]:
     pairs = []
     for item in value.split(","):
@@ -70,6 +74,10 @@ class Settings:
     trusted_proxies: str = ""
     keep_days: float = 30  # a finished job's files are removed after this; 0 keeps them
     max_data_gb: float | None = None  # the oldest finished jobs' files go first to stay under
+    # Logged-in people see each other's jobs (a team's own server); off, everyone sees theirs.
+    team_history: bool = False
+    # Hugging Face login: a Space with `hf_oauth: true` gets these from Hugging Face.
+    hf_login: bool = False
 
     @property
     def max_upload_mb(self) -> int:
@@ -88,7 +96,7 @@ class Settings:
                 persistent_dir.is_dir()
                 and data_dir.resolve().is_relative_to(persistent_dir.resolve())),
             server_key=_server_key(env),
-            require_own_key=env.get("PIKA_REQUIRE_OWN_KEY", "").lower() in ("1", "true", "yes"),
+            require_own_key=_flag(env.get("PIKA_REQUIRE_OWN_KEY", "")),
             auth=_auth(env.get("PIKA_AUTH", "")),
             max_queue=int(env.get("PIKA_MAX_QUEUE", "256")),
             concurrency=int(env["PIKA_CONCURRENCY"]) if env.get("PIKA_CONCURRENCY") else None,
@@ -101,6 +109,8 @@ class Settings:
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
             keep_days=float(env.get("PIKA_KEEP_DAYS") or "30"),
             max_data_gb=float(env["PIKA_MAX_DATA_GB"]) if env.get("PIKA_MAX_DATA_GB") else None,
+            team_history=_flag(env.get("PIKA_TEAM_HISTORY", "")),
+            hf_login=_on_spaces(env) and bool(env.get("OAUTH_CLIENT_ID")),
         )
 
     def describe(self) -> str:

@@ -193,7 +193,8 @@ def test_a_closed_client_still_gets_its_video_in_the_history(app: RunningApp,
     wait_for(lambda: fakefal.count("submit") == 1, what="the submit")
     job.cancel()
     client.close()
-    viewer = Client(app.url, verbose=False)
+    # The same API user, back later: known by the cookie the server gave them.
+    viewer = Client(app.url, verbose=False, httpx_kwargs={"cookies": client.cookies})
     row = wait_for(lambda: [r for r in history(viewer) if r[4] == "walk away"
                             and r[3] == "done"], what="the job to land in the history")[0]
     job_id = row[7]

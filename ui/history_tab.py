@@ -1,92 +1,258 @@
-"""Every job, newest first; a click plays it, Remix puts its settings back in its tab."""
+"""A person's own jobs, newest first: a click plays one (and follows it while it runs),
+Remix puts its settings back in its tab, a share link shows it to anyone holding it.
+
+Nothing here is in the page's config: the table fills once the page says who it is.
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
+from gradio.route_utils import API_PREFIX, get_root_url
 
 from playground import catalog
-from playground.history import JobRecord
+from playground.history import UNFINISHED, JobRecord
+from playground.identity import Identity, may_see
 from playground.service import Playground
-from ui.modes import ModeTab
+from ui.identity import who
+from ui.modes import ModeTab, batched
+from ui.render import View
 from ui.text import plain, text_view
 from ui.videos import Video
 
 COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", "Job"]
+TICK = 3.0  # seconds between refreshes of the table while one of the person's jobs runs
 
 
-def rows(app: Playground) -> list[list[Any]]:
-    table = []
-    for r in app.history.recent(200):
-        prompt = str(r.form.get("prompt") or r.form.get("pikaffect") or "")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
-        status = f"{r.status}, {r.removed}" if r.removed else r.status
-        table.append([when, catalog.MODES.get(r.mode, r.mode), r.version, status,
-                      prompt[:80], r.seed, r.request_id or "", r.id])
-    return table
+def when(record: JobRecord) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
 
 
-def describe(record: JobRecord) -> str:
+def prompt_of(record: JobRecord) -> str:
+    return str(record.form.get("prompt") or record.form.get("pikaffect") or "")
+
+
+def settings_list(record: JobRecord) -> str:
+    settings = [f"{plain(name)}: {plain(value)}" for name, value in record.form.items()
+                if name != "seed" and not name.endswith(("_url", "_urls"))]  # seed: above
+    return "<ul>" + "".join(f"<li>{item}</li>" for item in settings) + "</ul>"
+
+
+def describe(record: JobRecord, status: str | None = None) -> str:
     """A job's details as HTML: every value from a person or from fal goes in escaped."""
     error = f": {plain(record.error)}" if record.error else ""
     lines = [f"<b>{catalog.MODES.get(record.mode)}</b> · {plain(record.version)} · "
              f"{plain(record.endpoint)}",
-             f"Status: <b>{plain(record.status)}</b>{error}",
+             status or f"Status: <b>{plain(record.status)}</b>{error}",
              f"Seed: {plain(record.seed)} · request {plain(record.request_id)}",
              f"Timings: {plain(record.timings)}"]
+    if record.owner_name:
+        lines.insert(1, f"By {plain(record.owner_name)} · {when(record)}")
     if record.removed:
         lines.append(f"{plain(record.removed.capitalize())}; Remix still puts its settings "
                      "back.")
     lines.append("Settings:")
-    settings = [f"{plain(name)}: {plain(value)}" for name, value in record.form.items()
-                if name != "seed" and not name.endswith(("_url", "_urls"))]  # seed: above
-    return ("".join(f"<p>{line}</p>" for line in lines)
-            + "<ul>" + "".join(f"<li>{item}</li>" for item in settings) + "</ul>")
+    return "".join(f"<p>{line}</p>" for line in lines) + settings_list(record)
 
 
-def build_history_tab(app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeTab]) -> None:
-    with gr.Tab("History", id="history") as tab:
-        with gr.Row():
-            refresh = gr.Button("Refresh", size="sm", scale=0)
-            gr.Markdown("Every job lands here, even if its page was closed. Click a row.")
-        table = gr.Dataframe(headers=COLUMNS, value=lambda: rows(app), interactive=False,
-                             wrap=True, max_height=420, elem_id="history-table")
-        selected = gr.State(None)
-        with gr.Row(equal_height=False):
-            video = gr.Video(label="Selected job", interactive=False, scale=3)
-            with gr.Column(scale=2):
-                details = text_view("", elem_id="history-details")
-                remix = gr.Button("Remix: load these settings into their tab",
-                                  variant="primary", elem_id="history-remix")
+def page_url(request: gr.Request) -> str:
+    """This page's address as the person sees it: behind a Space's proxy, through a
+    `--share` tunnel or on localhost alike (taken from the request, not a setting)."""
+    raw = request.request
+    path = raw.url.path
+    return get_root_url(raw, path[path.find(API_PREFIX):], None) + "/"
 
-    def table_rows() -> list[list[Any]]:
-        return rows(app)
 
-    def show(evt: gr.SelectData) -> tuple[str | None, Any, str]:
-        job_id = evt.row_value[-1]
-        record = app.history.get(job_id)
-        if record is None:
-            return None, None, "That job is gone."
-        video = app.settings.data_dir / record.video if record.video else None
-        return job_id, Video.of(video if video and video.is_file() else None), describe(record)
+class HistoryTab:
+    def __init__(self, app: Playground, tabs: gr.Tabs, mode_tabs: dict[str, ModeTab],
+                 visitor: gr.BrowserState) -> None:
+        self.app = app
+        self.tabs = tabs
+        self.mode_tabs = mode_tabs
+        self.visitor = visitor
+        self.team = app.settings.team_history
+        self.columns = (["Who"] if self.team else []) + COLUMNS
 
-    all_inputs = [c for t in mode_tabs.values() for c in t.inputs()]
+    def build(self) -> None:
+        with gr.Tab("History", id="history") as tab:
+            with gr.Row():
+                refresh = gr.Button("Refresh", size="sm", scale=0)
+                gr.Markdown("Your jobs land here, even if their page was closed; only you "
+                            "see them. Click a row." if not self.team else
+                            "Your team's jobs land here, even if their page was closed. "
+                            "Click a row.")
+            self.table = gr.Dataframe(headers=self.columns, value=[], interactive=False,
+                                      wrap=True, max_height=420, elem_id="history-table")
+            self.timer = gr.Timer(TICK, active=False)
+            self.selected = gr.State(None)
+            with gr.Row(equal_height=False):
+                self.video = gr.Video(label="Selected job", interactive=False, scale=3,
+                                      buttons=["download"], elem_id="history-video")
+                with gr.Column(scale=2):
+                    self.details = text_view("", elem_id="history-details")
+                    remix = gr.Button("Remix: load these settings into their tab",
+                                      variant="primary", elem_id="history-remix")
+                    with gr.Row():
+                        share = gr.Button("Copy share link", size="sm",
+                                          elem_id="history-share")
+                        revoke = gr.Button("Revoke share link", size="sm", variant="stop",
+                                           elem_id="history-revoke")
+                    self.share_url = gr.Textbox(label="Share link: anyone who has it can "
+                                                "watch this job and remix it",
+                                                interactive=False, buttons=["copy"],
+                                                elem_id="history-share-url")
+        shown = [self.selected, self.video, self.details, self.share_url]
+        inputs = [self.visitor]
+        tab.select(self.rows, inputs, [self.table, self.timer], api_visibility="private",
+                   queue=False)
+        self.timer.tick(self.rows, inputs, [self.table, self.timer], api_visibility="private",
+                        queue=False)
+        refresh.click(self.own_rows, inputs, self.table, api_name="history", queue=False)
+        self.table.select(self.show, inputs, shown, api_visibility="private")
+        remix.click(self.remix, [self.selected, *inputs],
+                    [self.tabs, *self.mode_inputs()], api_visibility="private")
+        share.click(self.share, [self.selected, *inputs], self.share_url,
+                    api_visibility="private", queue=False).success(
+            None, [self.share_url], None,
+            js="(url) => { if (url) navigator.clipboard?.writeText(url).catch(() => {}); }")
+        revoke.click(self.revoke, [self.selected, *inputs], self.share_url,
+                     api_visibility="private", queue=False)
 
-    def load(job_id: str | None) -> list[Any]:
-        record = app.history.get(job_id) if job_id else None
-        if record is None:
-            raise gr.Error("Pick a job in the table first.")
+    def mode_inputs(self) -> list[gr.components.Component]:
+        return [c for t in self.mode_tabs.values() for c in t.inputs()]
+
+    # -- the table -----------------------------------------------------------------
+
+    def records(self, identity: Identity) -> list[JobRecord]:
+        return self.app.history.seen_by(identity, team=self.team, limit=200)
+
+    def table_rows(self, records: list[JobRecord]) -> list[list[Any]]:
+        table = []
+        for r in records:
+            status = f"{r.status}, {r.removed}" if r.removed else r.status
+            who_made = [r.owner_name or ("you" if r.owner else "")] if self.team else []
+            table.append([*who_made, when(r), catalog.MODES.get(r.mode, r.mode), r.version,
+                          status, prompt_of(r)[:80], r.seed, r.request_id or "", r.id])
+        return table
+
+    def own_rows(self, visitor: Any = None, request: gr.Request | None = None,
+                 profile: gr.OAuthProfile | None = None) -> list[list[Any]]:
+        """The table as the API gives it: the caller's jobs only."""
+        return self.table_rows(self.records(who(self.app, request, profile, visitor)))
+
+    def rows(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
+             ) -> tuple[list[list[Any]], gr.Timer]:
+        """The table, refreshed every few seconds while one of the jobs in it runs."""
+        records = self.records(who(self.app, request, profile, visitor))
+        running = any(r.status in UNFINISHED for r in records)
+        return self.table_rows(records), gr.Timer(active=running)
+
+    # -- one job ---------------------------------------------------------------------
+
+    def _visible(self, job_id: Any, identity: Identity) -> JobRecord | None:
+        record = self.app.history.get(job_id) if isinstance(job_id, str) else None
+        if record is None or not may_see(identity, record.owner, team=self.team):
+            return None
+        return record
+
+    def _video(self, record: JobRecord) -> Video | None:
+        path = self.app.settings.data_dir / record.video if record.video else None
+        return Video.of(path) if path and path.is_file() else None
+
+    async def follow(self, job_id: Any, identity: Identity) -> AsyncIterator[tuple[Any, ...]]:
+        """(job id, video, details, share link) of one of the person's jobs, then, while
+        it runs, as it moves."""
+        record = self._visible(job_id, identity)
+        if record is None:  # someone else's, or none: the same answer
+            yield None, None, "<p>No such job in your history.</p>", ""
+            return
+        token = self.app.history.share_of(record.id) if record.owner == identity.owner else None
+        link = "" if token is None else "(a share link is live: Copy share link shows it)"
+        yield record.id, self._video(record), describe(record), link
+        job = self.app.jobs.get(record.id)
+        if job is None or job.finished:
+            return
+        view = View()
+        async for batch in batched(self.app.jobs.follow(record.id)):
+            for event in batch:
+                view.apply(event)
+            yield gr.skip(), Video.of(view.video), describe(record, view.status_line()), \
+                gr.skip()
+        record = self.app.history.get(record.id) or record
+        yield gr.skip(), self._video(record), describe(record), gr.skip()
+
+    async def show(self, evt: gr.SelectData, visitor: Any, request: gr.Request,
+                   profile: gr.OAuthProfile | None) -> AsyncIterator[tuple[Any, ...]]:
+        identity = who(self.app, request, profile, visitor)
+        async for update in self.follow(evt.row_value[-1], identity):
+            yield update
+
+    async def arrive(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
+                     ) -> AsyncIterator[tuple[Any, ...]]:
+        """The table, filled once the page says who it is; with `?job=<id>`, that job, open."""
+        identity = who(self.app, request, profile, visitor)
+        records = self.records(identity)
+        running = any(r.status in UNFINISHED for r in records)
+        job_id = request.query_params.get("job") if request else None
+        tabs = gr.Tabs(selected="history") if job_id else gr.skip()
+        first = (tabs, self.table_rows(records), gr.Timer(active=running))
+        if not job_id:
+            yield *first, *[gr.skip()] * 4
+            return
+        async for update in self.follow(job_id, identity):
+            yield *first, *update
+            first = (gr.skip(),) * 3
+
+    def outputs_on_arrival(self) -> list[Any]:
+        return [self.tabs, self.table, self.timer, self.selected, self.video, self.details,
+                self.share_url]
+
+    # -- remix and share ---------------------------------------------------------------
+
+    def remix_updates(self, record: JobRecord) -> list[Any]:
         updates: list[Any] = [gr.Tabs(selected=record.mode)]
-        for mode, mode_tab in mode_tabs.items():
+        for mode, mode_tab in self.mode_tabs.items():
             if mode == record.mode:
                 updates += mode_tab.fill(record.version, record.form)
             else:
                 updates += [gr.skip()] * len(mode_tab.inputs())
         return updates
 
-    tab.select(table_rows, None, table, api_visibility="private", queue=False)
-    refresh.click(table_rows, None, table, api_name="history", queue=False)
-    table.select(show, None, [selected, video, details], api_visibility="private")
-    remix.click(load, [selected], [tabs, *all_inputs], api_visibility="private")
+    def remix(self, job_id: Any, visitor: Any, request: gr.Request,
+              profile: gr.OAuthProfile | None) -> list[Any]:
+        record = self._visible(job_id, who(self.app, request, profile, visitor))
+        if record is None:
+            raise gr.Error("Pick a job in the table first.", print_exception=False)
+        return self.remix_updates(record)
+
+    def _own(self, job_id: Any, visitor: Any, request: gr.Request, profile: Any) -> JobRecord:
+        identity = who(self.app, request, profile, visitor)
+        record = self._visible(job_id, identity)
+        if record is None:
+            raise gr.Error("Pick a job in the table first.", print_exception=False)
+        if record.owner != identity.owner:
+            raise gr.Error("Only the person who made a job can share it.",
+                           print_exception=False)
+        return record
+
+    def share(self, job_id: Any, visitor: Any, request: gr.Request,
+              profile: gr.OAuthProfile | None) -> str:
+        record = self._own(job_id, visitor, request, profile)
+        if record.status != "done" or self._video(record) is None:
+            raise gr.Error("Only a finished job with its video can be shared.",
+                           print_exception=False)
+        token = self.app.history.share(record.id, secrets.token_urlsafe(24))
+        return f"{page_url(request)}?share={token}"
+
+    def revoke(self, job_id: Any, visitor: Any, request: gr.Request,
+               profile: gr.OAuthProfile | None) -> str:
+        record = self._own(job_id, visitor, request, profile)
+        if not self.app.history.revoke(record.id):
+            gr.Info("This job had no live share link.")
+        else:
+            gr.Info("Share link revoked: whoever opens it now reads that it was revoked.")
+        return ""

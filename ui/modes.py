@@ -22,8 +22,10 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.errors import InputError, LimitReached, StorageFull
 from playground.events import Event
+from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
 from playground.service import Playground
+from ui.identity import who
 from ui.keys import key_for
 from ui.lenient import lenient
 from ui.render import View
@@ -97,11 +99,13 @@ def _api_name(mode: str) -> str:
 
 
 class ModeTab:
-    def __init__(self, app: Playground, mode: str, key_state: gr.State) -> None:
+    def __init__(self, app: Playground, mode: str, key_state: gr.State,
+                 visitor: gr.BrowserState) -> None:
         self.app = app
         self.mode = mode
         self.endpoints = catalog.versions(mode)
         self.key_state = key_state
+        self.visitor = visitor
         names: list[str] = []
         for endpoint in self.endpoints:
             names += [n for n in endpoint.properties if n not in names and n != "transitions"]
@@ -255,15 +259,16 @@ class ModeTab:
         # update, a fifth of the app's work per job in a crowd) and probe the finished video
         # with ffprobe where ffmpeg is installed; fal's results are MP4s we have opened.
         self.run_event = self.run_button.click(
-            self._named(self.run), [*self._inputs(), self.key_state], outputs, api_name=api,
-            postprocess=False)
+            self._named(self.run), [*self._inputs(), self.key_state, self.visitor], outputs,
+            api_name=api, postprocess=False)
         # After every run: the widgets fal or our checks complained about say so in their
         # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
         # page does not run `.then` after a queued event that raised.
         for after in (self.run_event.success, self.run_event.failure):
             after(self.mark, [self.problems], list(self.widgets.values()),
                   api_visibility="private", queue=False)
-        self.stop_button.click(self.stop, [self.job_id], [self.status], cancels=[self.run_event],
+        self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.status],
+                               cancels=[self.run_event],
                                api_name=f"stop_{api}", concurrency_limit=None)
         self.version.change(self.switch_version, [self.version],
                             [self.about, *self.widgets.values()], api_visibility="private",
@@ -290,9 +295,12 @@ class ModeTab:
         # (ui/api.py makes these the API's defaults, not the widgets' first values).
         handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter("request", kind, annotation=gr.Request),
+             inspect.Parameter("profile", kind, annotation=gr.OAuthProfile | None),
              inspect.Parameter("version", kind)]
-            + [inspect.Parameter(n, kind, default=None) for n in [*names, "session_key"]])
-        handler.__annotations__ = {"request": gr.Request}  # Gradio reads hints from here
+            + [inspect.Parameter(n, kind, default=None)
+               for n in [*names, "session_key", "visitor"]])
+        # Gradio reads hints from here
+        handler.__annotations__ = {"request": gr.Request, "profile": gr.OAuthProfile | None}
         return handler
 
     def switch_version(self, version: str) -> list[Any]:
@@ -321,15 +329,17 @@ class ModeTab:
                                    for i in range(min(max(count - 1, 0), MAX_TRANSITIONS))]
         return form
 
-    async def run(self, request: gr.Request, version: str, *values: Any
-                  ) -> AsyncIterator[tuple[Any, ...]]:
-        *widget_values, session_key = values
-        login = getattr(request, "username", None)
+    async def run(self, request: gr.Request, profile: gr.OAuthProfile | None, version: str,
+                  *values: Any) -> AsyncIterator[tuple[Any, ...]]:
+        *widget_values, session_key, visitor = values
+        identity = who(self.app, request, profile, visitor)
         try:
             form = self.form_values(version, widget_values)
             job = await self.app.jobs.start(self.mode, version, form,
                                             session_key=key_for(session_key, request),
-                                            logged_in=bool(login), person=self._person(request))
+                                            logged_in=identity.logged_in,
+                                            person=self._person(request, identity),
+                                            owner=identity)
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
             yield *[gr.skip()] * 5, {exc.field: exc.message}
@@ -355,12 +365,11 @@ class ModeTab:
                    view.fields if first or view.finished else gr.skip())
             first = False
 
-    def _person(self, request: gr.Request) -> Person:
+    def _person(self, request: gr.Request, identity: Identity) -> Person:
         client = getattr(request, "client", None)
         address = client_address(getattr(client, "host", None),
                                  request.headers.get("x-forwarded-for"), self._trusted)
-        return person(login=getattr(request, "username", None),
-                      session=getattr(request, "session_hash", None), address=address)
+        return person(identity, address)
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
         problems = problems or {}
@@ -382,10 +391,14 @@ class ModeTab:
         label = prop.get("title") or self._labels.get(exc.field, exc.field)
         return exc.message if exc.message.startswith(label) else f"{label}: {exc.message}"
 
-    async def stop(self, job_id: str | None) -> str:
-        if not job_id:
+    async def stop(self, job_id: str | None, visitor: Any = None,
+                   request: gr.Request | None = None,
+                   profile: gr.OAuthProfile | None = None) -> str:
+        record = self.app.history.get(job_id) if job_id else None
+        # Only the owner stops a job, whatever session id a caller presents.
+        if record is None or record.owner != who(self.app, request, profile, visitor).owner:
             return "Nothing to stop."
-        return f"<b>{plain(await self.app.jobs.stop(job_id))}</b>"
+        return f"<b>{plain(await self.app.jobs.stop(record.id))}</b>"
 
     # -- presets and remix -------------------------------------------------------
 

@@ -23,22 +23,36 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-# Job ids are 16 hex characters of a uuid4: nothing else is ever looked up.
-_ROUTE = re.compile(rf"(?P<root>.*){API_PREFIX}/file=videos/(?P<job>[0-9a-f]{{16}})\.mp4")
+from playground.identity import Identity, digest, may_see
+from playground.service import Playground
+from ui.identity import cookie_of
+
+# Job ids are 16 hex characters of a uuid4, share tokens 32 URL-safe ones: nothing else is
+# ever looked up.
+_ROUTE = re.compile(rf"(?P<root>.*){API_PREFIX}/file=(?P<kind>videos|shared)/"
+                    rf"(?P<name>[A-Za-z0-9_-]{{16,64}})\.mp4")
+_JOB_ID = re.compile(r"[0-9a-f]{16}")
+_ANY_FILE = re.compile(rf".*{API_PREFIX}/file[=/](?P<path>.*)")
 
 
 @dataclass(frozen=True)
 class Video:
-    """A job's result video as an output value: its file name in the store's videos folder."""
+    """A job's result video as an output value: its name in the store's videos folder, or
+    its share token's name for a shared one."""
 
     name: str
+    folder: str = "videos"
 
     @classmethod
     def of(cls, path: str | Path | None) -> Video | None:
         return cls(Path(path).name) if path else None
 
+    @classmethod
+    def shared(cls, token: str) -> Video:
+        return cls(f"{token}.mp4", "shared")
+
     def file_data(self) -> dict[str, Any]:
-        path = f"videos/{self.name}"
+        path = f"{self.folder}/{self.name}"
         return gr.FileData(path=path, url=f"{API_PREFIX}/file={path}", orig_name=self.name,
                            mime_type="video/mp4").model_dump()
 
@@ -63,24 +77,60 @@ def send_by_name(demo: gr.Blocks) -> None:
 
 
 class _ByName:
-    """Rewrites `/gradio_api/file=videos/<job id>.mp4` to Gradio's file route for that file."""
+    """Rewrites `/gradio_api/file=videos/<job id>.mp4` to Gradio's file route for that file,
+    for the job's owner only (or a team that shares its history), and
+    `/gradio_api/file=shared/<token>.mp4` for anyone holding a live share token. The store
+    itself is never served by path: whoever guessed one would bypass both."""
 
-    def __init__(self, app: ASGIApp, videos: Path) -> None:
+    def __init__(self, app: ASGIApp, playground: Playground) -> None:
         self.app = app
-        self.videos = videos.resolve()
+        self.playground = playground
+        self.data_dir = playground.settings.data_dir.resolve()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = _ROUTE.fullmatch(scope["path"]) if scope["type"] == "http" else None
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = _ROUTE.fullmatch(scope["path"])
         if match:
-            file = self.videos / f"{match['job']}.mp4"
-            if not file.is_file():  # Gradio's own answer would name the path it looked for
+            file = self._file(match["kind"], match["name"], scope)
+            if file is None:  # nobody learns whether the job exists
                 await PlainTextResponse("No such video.", status_code=404)(scope, receive, send)
                 return
             path = f"{match['root']}{API_PREFIX}/file={file}"
             scope = {**scope, "path": path, "raw_path": quote(path).encode()}
+        elif self._in_store(scope["path"]):
+            await PlainTextResponse("No such file.", status_code=404)(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
+    def _file(self, kind: str, name: str, scope: Scope) -> Path | None:
+        history = self.playground.history
+        if kind == "shared":
+            record, _revoked = history.shared(name)
+        else:
+            record = history.get(name) if _JOB_ID.fullmatch(name) else None
+            cookie = dict(scope["headers"]).get(b"cookie", b"").decode("latin-1")
+            browser = cookie_of(cookie)
+            viewer = history.bound(digest(browser)) if browser else None
+            if record and not (viewer and may_see(Identity(viewer), record.owner,
+                                                  team=self.playground.settings.team_history)):
+                record = None
+        if record is None or not record.video:
+            return None
+        file = self.data_dir / record.video
+        return file if file.is_file() else None
 
-def by_name(videos: Path) -> Middleware:
+    def _in_store(self, path: str) -> bool:
+        match = _ANY_FILE.fullmatch(path)
+        if not match:
+            return False
+        try:
+            return Path(match["path"]).resolve().is_relative_to(self.data_dir)
+        except (OSError, ValueError):
+            return True  # a path that cannot even be resolved is served by nobody
+
+
+def by_name(playground: Playground) -> Middleware:
     """For `launch(app_kwargs={"middleware": [...]})`: Gradio builds its app at launch."""
-    return Middleware(_ByName, videos=videos)
+    return Middleware(_ByName, playground=playground)

@@ -1,0 +1,118 @@
+"""Who is on the page, for every handler that reads or changes someone's jobs.
+
+A page carries its visitor id in `gr.BrowserState` (the browser's localStorage, so a
+reload or a return visit keeps it); a login wins over it. Every browser and API client
+also gets a random cookie from the middleware here: a request for a video carries
+nothing else, so each handler notes which owner the cookie last acted as, and the video
+route (ui/videos.py) lets through only that owner's files. An API client that keeps
+cookies (gradio_client does) is known by its cookie alone.
+"""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import gradio as gr
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from playground.identity import Identity, identify, new_secret, valid_secret
+from playground.service import Playground
+from ui.text import plain
+
+BROWSER_COOKIE = "pika_browser"
+COOKIE_SECONDS = 400 * 24 * 3600  # the most browsers keep a cookie
+# localStorage is the page's, readable by any script on it: the secret below only keeps
+# the id from being read at a glance (Gradio sends it in /config).
+VISITOR_STORAGE = ("pika-visitor", "pika-playground-visitor")
+
+
+def cookie_of(header: str | None) -> str | None:
+    if not header:
+        return None
+    try:
+        morsel = SimpleCookie(header).get(BROWSER_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel and valid_secret(morsel.value) else None
+
+
+def who(app: Playground, request: gr.Request | None, profile: Any, visitor: Any) -> Identity:
+    """The person behind this request; raises a message when it says nothing of them."""
+    browser = cookie_of(request.headers.get("cookie")) if request else None
+    identity = identify(hf_user=getattr(profile, "username", None),
+                        login=getattr(request, "username", None), visitor=visitor,
+                        browser=browser)
+    if identity is None:
+        raise gr.Error("This request says nothing of who you are: reload the page (an API "
+                       "client must keep the cookies the server sets).", title="Who are you?",
+                       print_exception=False)
+    if browser:
+        app.bind_browser(browser, identity.owner)
+    return identity
+
+
+def visitor_state() -> gr.BrowserState:
+    key, secret = VISITOR_STORAGE
+    return gr.BrowserState(None, storage_key=key, secret=secret)
+
+
+def arrive(app: Playground, request: gr.Request, profile: Any, visitor: Any
+           ) -> tuple[Any, Identity]:
+    """The visitor id to keep (a new one on a first visit), and who this is."""
+    if not valid_secret(visitor):
+        visitor = new_secret()
+    return visitor, who(app, request, profile, visitor)
+
+
+def introduce(identity: Identity, running: int) -> str:
+    text = f"<b>{plain(identity.describe())}</b>"
+    if not identity.logged_in:
+        text += (" · your history is kept for this browser only (clearing its site data "
+                 "loses it)")
+    if running:
+        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: open the History "
+                 "tab to follow them")
+    return text
+
+
+class _Browsers:
+    """Gives every browser and API client a random id cookie, and lets the request that
+    got one carry it already, so that its handler knows the browser too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if cookie_of(headers.get(b"cookie", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        secret = new_secret()
+        cookies = headers.get(b"cookie", b"")
+        cookies = (cookies + b"; " if cookies else b"") + f"{BROWSER_COOKIE}={secret}".encode()
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"cookie"]
+                 + [(b"cookie", cookies)]}
+        https = (scope.get("scheme") == "https"
+                 or headers.get(b"x-forwarded-proto", b"").split(b",")[0].strip() == b"https")
+        # A Space shows the app in an iframe of huggingface.co: a cookie reaches it there
+        # only when sent cross-site, which browsers allow over https, kept per top site.
+        where = "Secure; SameSite=None; Partitioned" if https else "SameSite=Lax"
+        value = (f"{BROWSER_COOKIE}={secret}; Path=/; Max-Age={COOKIE_SECONDS}; HttpOnly; "
+                 f"{where}")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def browsers() -> Middleware:
+    return Middleware(_Browsers)
