@@ -2,9 +2,10 @@
 
 Identity comes, in this order, from a Hugging Face login (on a Space), the server's own
 login (`PIKA_AUTH`), the visitor id a browser keeps for the page, and last the browser's
-cookie (what an API client keeps). The history stores the owner string, which holds a
-login name, or a hash of the visitor's secret id: never the id itself, which is as good
-as a password to that visitor's history.
+cookie (what an API client keeps). A page's visitor id starts as its cookie's value, so
+a page that runs a job before it has learnt its id is still the same visitor. The
+history stores the owner string, which holds a login name, or a hash of the visitor's
+secret id: never the id itself, which is as good as a password to that history.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ TEAM_KINDS = ("hf", "login")
 
 @dataclass(frozen=True)
 class Identity:
-    owner: str  # "hf:<name>", "login:<name>", "visitor:<hash>" or "browser:<hash>"
+    owner: str  # "hf:<name>", "login:<name>" or "visitor:<hash>"
     name: str | None = None  # the login name; None for an anonymous visitor
 
     @property
@@ -60,10 +61,9 @@ def identify(*, hf_user: str | None = None, login: str | None = None,
         return Identity(f"hf:{hf_user}", hf_user)
     if login:
         return Identity(f"login:{login}", login)
-    if valid_secret(visitor):
-        return Identity(f"visitor:{digest(visitor)}")  # type: ignore[arg-type]
-    if valid_secret(browser):
-        return Identity(f"browser:{digest(browser)}")  # type: ignore[arg-type]
+    for secret in (visitor, browser):
+        if isinstance(secret, str) and valid_secret(secret):
+            return Identity(f"visitor:{digest(secret)}")
     return None
 
 

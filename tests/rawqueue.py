@@ -45,6 +45,18 @@ class RawPage:
             "session_hash": self.session, "event_data": None, "trigger_id": None})
         return answer.raise_for_status().json()
 
+    def private(self, api_name: str, *data: Any, event_data: Any = None,
+                query: str = "") -> tuple[bool, str]:
+        """A queued event the API hides, called as the page calls it: by its index, with
+        raw data and event data (a click on a table row names the row itself). `query`
+        is the page's own query string, which the page sends along. Returns whether it
+        succeeded, and every message it sent, as text."""
+        joined = self.http.post(f"/gradio_api/queue/join{query}", json={
+            "data": list(data), "fn_index": self._calls[api_name]["id"],
+            "session_hash": self.session, "event_data": event_data, "trigger_id": None})
+        messages = list(self.messages(joined.raise_for_status().json()["event_id"]))
+        return bool(messages[-1].get("success")), json.dumps(messages)
+
     def upload(self, path: Path) -> dict[str, Any]:
         """A file sent as the page sends one: uploaded first, then named with `meta`."""
         with path.open("rb") as handle:
@@ -92,7 +104,11 @@ class RawPage:
 
     def call(self, api_name: str, **values: Any) -> tuple[bool, Any]:
         """(success, outputs or the error message) of one event run to its end."""
-        for message in self.messages(self.join(api_name, **values)):
+        return self._outcome(api_name, self.messages(self.join(api_name, **values)))
+
+    @staticmethod
+    def _outcome(api_name: str, messages: Iterator[dict[str, Any]]) -> tuple[bool, Any]:
+        for message in messages:
             if message["msg"] == "process_completed":
                 output = message.get("output") or {}
                 if message.get("success"):

@@ -70,7 +70,7 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         def start_afresh(request: gr.Request, profile: gr.OAuthProfile | None
                          ) -> tuple[Any, str, list[Any]]:
-            kept, identity = arrive(app, request, profile, None)
+            kept, identity = arrive(app, request, profile, None, afresh=True)
             gr.Info("You start afresh: a new visitor id, an empty history. The jobs of the "
                     "old id stay on the server, seen by nobody.")
             return kept, introduce(identity, 0), []
@@ -84,7 +84,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),
                      api_visibility="private")
         afresh.click(start_afresh, None, [visitor, whoami, history.table],
-                     api_visibility="private", queue=False)
+                     api_visibility="private")
 
     async def at_startup() -> None:
         app.jobs.resume()

@@ -119,8 +119,9 @@ class HistoryTab:
                     api_visibility="private", queue=False).success(
             None, [self.share_url], None,
             js="(url) => { if (url) navigator.clipboard?.writeText(url).catch(() => {}); }")
+        # Queued: only a queued event can show an info toast.
         revoke.click(self.revoke, [self.selected, *inputs], self.share_url,
-                     api_visibility="private", queue=False)
+                     api_visibility="private")
 
     def mode_inputs(self) -> list[gr.components.Component]:
         return [c for t in self.mode_tabs.values() for c in t.inputs()]

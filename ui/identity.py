@@ -5,7 +5,8 @@ reload or a return visit keeps it); a login wins over it. Every browser and API 
 also gets a random cookie from the middleware here: a request for a video carries
 nothing else, so each handler notes which owner the cookie last acted as, and the video
 route (ui/videos.py) lets through only that owner's files. An API client that keeps
-cookies (gradio_client does) is known by its cookie alone.
+cookies (gradio_client does) is known by its cookie alone, and a page's first visitor id
+is its cookie's value (playground/identity.py says why).
 """
 
 from __future__ import annotations
@@ -59,11 +60,14 @@ def visitor_state() -> gr.BrowserState:
     return gr.BrowserState(None, storage_key=key, secret=secret)
 
 
-def arrive(app: Playground, request: gr.Request, profile: Any, visitor: Any
-           ) -> tuple[Any, Identity]:
-    """The visitor id to keep (a new one on a first visit), and who this is."""
-    if not valid_secret(visitor):
+def arrive(app: Playground, request: gr.Request, profile: Any, visitor: Any, *,
+           afresh: bool = False) -> tuple[Any, Identity]:
+    """The visitor id to keep, and who this is. On a first visit the id is the browser's
+    cookie: a job started before the page learnt its id is already the visitor's."""
+    if afresh:
         visitor = new_secret()
+    elif not valid_secret(visitor):
+        visitor = cookie_of(request.headers.get("cookie")) or new_secret()
     return visitor, who(app, request, profile, visitor)
 
 

@@ -15,7 +15,7 @@ import gradio as gr
 from playground import catalog
 from playground.history import JobRecord
 from playground.service import Playground
-from ui.history_tab import HistoryTab, prompt_of, settings_list, when
+from ui.history_tab import HistoryTab, settings_list, when
 from ui.text import plain, text_view
 from ui.videos import Video
 
@@ -26,7 +26,6 @@ UNKNOWN = "<p><b>No job is shared under this link.</b> Check that it was copied 
 def describe_shared(record: JobRecord) -> str:
     lines = [f"<b>{catalog.MODES.get(record.mode, record.mode)}</b> · "
              f"{plain(record.version)} · {when(record)}",
-             f"Prompt: {plain(prompt_of(record))}",
              f"Seed: <b>{plain(record.seed)}</b>", "Settings:"]
     return "".join(f"<p>{line}</p>" for line in lines) + settings_list(record)
 

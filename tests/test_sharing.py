@@ -1,0 +1,153 @@
+"""Two people in two browsers: each sees their own jobs; a share link shows one job to
+anyone who has it, until its owner revokes it. Real Chromium, on the offline demo
+(local previews are real MP4s, and nothing leaves the machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.apprunner import RunningApp, running_app
+from tests.chromium import launched, needs_chromium
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+PROMPT = "only mine: a kite over the dunes"
+
+
+@pytest.fixture(scope="module")
+def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    with running_app({}, tmp_path_factory.mktemp("sharing")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with launched() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def people(browser, offline_app):  # type: ignore[no-untyped-def]
+    """Two people, each in a browser profile of their own, both with the page open."""
+    pages = []
+    for _ in range(2):
+        page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+        page.goto(offline_app.url)
+        pages.append(page)
+    yield pages
+    for page in pages:
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def video_url(people) -> str:  # type: ignore[no-untyped-def]
+    """The first person's finished job, played in their page: its video's URL."""
+    owner, _ = people
+    owner.locator("#text-to-video-prompt textarea").fill(PROMPT)
+    owner.locator("#text-to-video-run").click()
+    return playing(owner, "#text-to-video-result video")
+
+
+def playing(page, selector: str) -> str:  # type: ignore[no-untyped-def]
+    video = page.locator(selector)
+    video.wait_for(state="attached", timeout=90_000)
+    handle = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
+                           timeout=30_000)
+    return page.evaluate("v => v.currentSrc", handle)
+
+
+def open_history(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("tab", name="History", exact=True).click()
+    page.locator("#history-table").wait_for(state="visible")
+
+
+def row(page, text: str):  # type: ignore[no-untyped-def]
+    return page.locator("#history-table").get_by_text(text).locator("visible=true").first
+
+
+def test_each_person_sees_only_their_own_jobs(people, video_url: str) -> None:  # type: ignore[no-untyped-def]
+    owner, other = people
+    assert "Visitor on this browser" in owner.locator("#whoami").inner_text()
+    owner.reload()  # the visitor id lives in the browser: a reload keeps the history
+    open_history(owner)
+    row(owner, PROMPT).wait_for(timeout=15_000)
+
+    open_history(other)
+    other.locator("#history-table").get_by_text("Job").first.wait_for()
+    assert PROMPT not in other.locator("#history-table").inner_text()
+    assert PROMPT not in other.content()
+    assert other.request.get(video_url).status == 404
+    assert owner.request.get(video_url).status == 200
+
+
+def test_a_share_link_opens_one_job_read_only_until_revoked(people, offline_app,
+                                                            video_url: str) -> None:  # type: ignore[no-untyped-def]
+    owner, other = people
+    open_history(owner)
+    row(owner, PROMPT).click()
+    owner.locator("#history-details").get_by_text("Seed").wait_for(timeout=15_000)
+    owner.locator("#history-share").click()
+    box = owner.locator("#history-share-url").locator("textarea, input").first
+    owner.wait_for_function(
+        "e => e.value.includes('?share=')", arg=box.element_handle(), timeout=15_000)
+    link = box.input_value()
+    assert link.startswith(offline_app.url)  # built from the request: this server
+
+    other.goto(link)
+    details = other.locator("#shared-details")
+    details.get_by_text(PROMPT).wait_for(timeout=15_000)
+    assert "Seed" in details.inner_text() and "request" not in details.inner_text()
+    shared_src = playing(other, "#shared-video video")
+    assert "file=shared/" in shared_src and video_url != shared_src
+    # Nothing else of the owner: their history stays theirs.
+    open_history(other)
+    assert PROMPT not in other.locator("#history-table").inner_text()
+
+    other.locator("#shared-remix").click()
+    other.wait_for_function(
+        "t => document.querySelector('#text-to-video-prompt textarea').value === t",
+        arg=PROMPT, timeout=15_000)
+
+    open_history(owner)
+    row(owner, PROMPT).click()
+    owner.locator("#history-details").get_by_text("Seed").wait_for(timeout=15_000)
+    owner.locator("#history-revoke").click()
+    owner.get_by_text("Share link revoked").first.wait_for(timeout=15_000)
+    other.goto(link)
+    other.locator("#shared-details").get_by_text("revoked by its owner").wait_for(
+        timeout=15_000)
+    assert other.request.get(shared_src).status == 404
+
+
+def test_a_job_link_opens_ones_own_job_and_nothing_of_others(people, offline_app,
+                                                              video_url: str) -> None:  # type: ignore[no-untyped-def]
+    owner, other = people
+    job_id = video_url.rsplit("/", 1)[1].removesuffix(".mp4")
+    owner.goto(f"{offline_app.url}?job={job_id}")
+    owner.locator("#history-details").get_by_text(PROMPT).wait_for(timeout=15_000)
+    assert owner.locator("#history-table").is_visible()  # the History tab, open
+    playing(owner, "#history-video video")
+
+    other.goto(f"{offline_app.url}?job={job_id}")
+    other.locator("#history-details").get_by_text("No such job").wait_for(timeout=15_000)
+    assert PROMPT not in other.content()
+
+
+def test_start_afresh_is_a_new_visitor(browser, offline_app) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_context().new_page()
+    try:
+        page.goto(offline_app.url)
+        page.locator("#text-to-video-prompt textarea").fill("left behind on purpose")
+        page.locator("#text-to-video-run").click()
+        playing(page, "#text-to-video-result video")
+        page.locator("#start-afresh").click()
+        page.get_by_text("You start afresh").first.wait_for(timeout=15_000)
+        page.reload()
+        open_history(page)
+        page.locator("#history-table").get_by_text("Job").first.wait_for()
+        assert "left behind on purpose" not in page.locator("#history-table").inner_text()
+    finally:
+        page.context.close()
