@@ -151,3 +151,30 @@ def test_start_afresh_is_a_new_visitor(browser, offline_app) -> None:  # type: i
         assert "left behind on purpose" not in page.locator("#history-table").inner_text()
     finally:
         page.context.close()
+
+
+def test_after_a_reload_a_running_job_is_followed_live_from_the_history(
+        browser, app, fakefal) -> None:  # type: ignore[no-untyped-def]
+    fakefal.script(queue_positions=2, queue_step=1.0, run_time=4.0)
+    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    try:
+        page.goto(app.url)
+        page.locator("#text-to-video-prompt textarea").fill("still running: a slow tide")
+        page.locator("#text-to-video-run").click()
+        page.locator("#text-to-video-status").get_by_text("Queued").wait_for(timeout=30_000)
+        page.reload()
+        page.locator("#whoami").get_by_text("1 job running").wait_for(timeout=15_000)
+        open_history(page)
+        still = row(page, "still running: a slow tide")
+        still.click()
+        details = page.locator("#history-details")
+        page.wait_for_function(  # the job's own status, as it moves
+            "e => /Queued|Running/.test(e.innerText)", arg=details.element_handle(),
+            timeout=15_000)
+        playing(page, "#history-video video")
+        details.get_by_text("Status: done").wait_for(timeout=15_000)
+        # The table follows too: it said the job was running, and now says done.
+        page.locator("#history-table").get_by_text("done").locator("visible=true").first \
+            .wait_for(timeout=15_000)
+    finally:
+        page.context.close()

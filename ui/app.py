@@ -48,7 +48,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                                elem_id="start-afresh")
             if settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
-        key_state = build_key_section(app)
+        key_state = build_key_section(app, visitor)
         mode_tabs: dict[str, ModeTab] = {}
         with gr.Tabs() as tabs:
             for mode in catalog.MODES:

@@ -1,7 +1,7 @@
 """A fal key pasted in the page: held in this session's server-side state, never echoed.
 
-The state holds the key with the login that pasted it: a session id is not a secret
-worth a fal key, so whoever else presents it gets no use of the key.
+The state holds the key with the person who pasted it (ui/identity.py): a session id is
+not a secret worth a fal key, so whoever else presents it gets no use of the key.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 
 import gradio as gr
 
+from playground.identity import Identity
 from playground.service import Playground
+from ui.identity import who
 
 _KEY_SHAPE = re.compile(r"^[\w.-]{6,}(:[\w.-]{6,})?$")
 # A pasted key is dropped this long after it was pasted, or an hour after its page closed
@@ -19,14 +21,14 @@ _KEY_SHAPE = re.compile(r"^[\w.-]{6,}(:[\w.-]{6,})?$")
 KEY_HOURS = 8
 
 
-def key_for(state: Any, request: gr.Request) -> str | None:
-    """The session's pasted key, if the login asking now is the one that pasted it."""
+def key_for(state: Any, identity: Identity) -> str | None:
+    """The session's pasted key, if the person asking now is the one who pasted it."""
     if not isinstance(state, dict) or not state.get("key"):
         return None
-    if state.get("login") != getattr(request, "username", None):
-        raise gr.Error("The fal key in this session was pasted under another login. Paste "
-                       "your own key.", title="Check \u201cfal key\u201d",
-                       print_exception=False)
+    if state.get("owner") != identity.owner:
+        raise gr.Error("The fal key in this session was pasted by someone else (another "
+                       "login or browser). Paste your own key.",
+                       title="Check \u201cfal key\u201d", print_exception=False)
     return state["key"]
 
 
@@ -42,7 +44,7 @@ def _where_jobs_go(app: Playground, has_own: bool) -> str:
             "Paste a fal key to generate for real.")
 
 
-def build_key_section(app: Playground) -> gr.State:
+def build_key_section(app: Playground, visitor: gr.BrowserState) -> gr.State:
     key_state = gr.State(None, time_to_live=KEY_HOURS * 3600)
     with gr.Accordion("fal key", open=not app.server_key_allowed()):
         with gr.Row():
@@ -53,21 +55,22 @@ def build_key_section(app: Playground) -> gr.State:
             forget = gr.Button("Forget my key", scale=1)
         status = gr.Markdown(_where_jobs_go(app, False), elem_id="fal-key-status")
 
-    def set_key(key: str, request: gr.Request) -> tuple[dict[str, Any], str, str]:
+    def set_key(key: str, visitor_id: Any, request: gr.Request,
+                profile: gr.OAuthProfile | None) -> tuple[dict[str, Any], str, str]:
         key = (key or "").strip()
         if not _KEY_SHAPE.match(key):
             raise gr.Error("That does not look like a fal key (key-id:key-secret). "
                            "Copy it again from fal's dashboard.", title="Check “fal key”",
                            print_exception=False)
-        login = getattr(request, "username", None)
-        return {"key": key, "login": login}, "", _where_jobs_go(app, True)
+        owner = who(app, request, profile, visitor_id).owner
+        return {"key": key, "owner": owner}, "", _where_jobs_go(app, True)
 
     def forget_key() -> tuple[None, str, str]:
         return None, "", _where_jobs_go(app, False)
 
     # Private and outside the queue: the key is no API parameter and never comes back.
     for trigger in (use.click, box.submit):
-        trigger(set_key, [box], [key_state, box, status], api_visibility="private",
+        trigger(set_key, [box, visitor], [key_state, box, status], api_visibility="private",
                 queue=False, show_progress="hidden")
     forget.click(forget_key, None, [key_state, box, status], api_visibility="private",
                  queue=False)

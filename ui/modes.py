@@ -336,7 +336,7 @@ class ModeTab:
         try:
             form = self.form_values(version, widget_values)
             job = await self.app.jobs.start(self.mode, version, form,
-                                            session_key=key_for(session_key, request),
+                                            session_key=key_for(session_key, identity),
                                             logged_in=identity.logged_in,
                                             person=self._person(request, identity),
                                             owner=identity)

@@ -143,7 +143,7 @@ def test_pasted_keys_leave_nothing_behind(fakefal: FakeFal, tmp_path: Path) -> N
         for i in range(100):
             key = f"visitor-{i:03d}:junk-secret-{i:03d}"
             page = RawPage(app.url)
-            page.direct("set_key", key)
+            page.direct("set_key", key, None)
             if i % 10 == 0:  # one in ten runs a job on it, which opens connections to fal
                 fakefal.allow_key(key)
                 ok, outputs = page.call("text_to_video", version="v2.2", prompt=f"key {i}")
@@ -161,12 +161,26 @@ def test_a_pasted_key_serves_only_the_login_that_pasted_it(fakefal: FakeFal,
     fakefal.allow_key(PASTED)
     with running_app(env, tmp_path) as app:
         ada = RawPage(app.url, login=("ada", "lovelace-42"))
-        ada.direct("set_key", PASTED)
+        ada.direct("set_key", PASTED, None)
         bob = RawPage(app.url, login=("bob", "babbage-43"))
         bob.session = ada.session  # bob holds ada's session id
         ok, message = bob.call("text_to_video", version="v2.2", prompt="on ada's key?")
-        assert not ok and "another login" in message
+        assert not ok and "pasted by someone else" in message
         assert fakefal.find("submit", key=PASTED) == []
         ok, outputs = ada.call("text_to_video", version="v2.2", prompt="on my key")
         assert ok and "Done" in outputs[1]
         assert [r.body["prompt"] for r in fakefal.find("submit", key=PASTED)] == ["on my key"]
+
+
+def test_a_pasted_key_serves_only_the_visitor_that_pasted_it(fakefal: FakeFal,
+                                                             tmp_path: Path) -> None:
+    fakefal.allow_key(PASTED)
+    with running_app(fakefal.env, tmp_path) as app:
+        owner, other = RawPage(app.url), RawPage(app.url)
+        owner.direct("set_key", PASTED, None)
+        other.session = owner.session  # holds the owner's session id, not their cookie
+        ok, message = other.call("text_to_video", version="v2.2", prompt="on their key?")
+        assert not ok and "pasted by someone else" in message
+        assert fakefal.find("submit", key=PASTED) == []
+        ok, outputs = owner.call("text_to_video", version="v2.2", prompt="on my own key")
+        assert ok and "Done" in outputs[1]
