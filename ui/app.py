@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
 
 from playground import catalog
-from playground.history import UNFINISHED
 from playground.service import Playground
 from playground.settings import Settings
 from ui.api import handler_defaults_win
 from ui.history_tab import HistoryTab
-from ui.identity import arrive, introduce, visitor_state
+from ui.identity import IdentityBar
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
 from ui.modes import PRESETS, ModeTab
 from ui.shared import SharedView
 from ui.text import CSS as TEXT_CSS
-from ui.text import text_view
 from ui.videos import send_by_name
 
 CSS = """
@@ -41,13 +38,10 @@ def build_app(settings: Settings) -> gr.Blocks:
     # only files this server put in its cache (uploads and copies it served), by age.
     with gr.Blocks(title="Pika Playground", delete_cache=settings.delete_cache) as demo:
         gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
-        visitor = visitor_state()
-        with gr.Row(equal_height=True):
-            whoami = text_view("", elem_id="whoami")
-            afresh = gr.Button("Start afresh", size="sm", scale=0, visible=False,
-                               elem_id="start-afresh")
-            if settings.hf_login:  # only where Hugging Face can log people in: a Space
-                gr.LoginButton(scale=0)
+        bar = IdentityBar(app)
+        visitor = bar.visitor
+        shared = SharedView(app)  # first on the page: what a share link opens
+        shared.build()
         key_state = build_key_section(app, visitor)
         mode_tabs: dict[str, ModeTab] = {}
         with gr.Tabs() as tabs:
@@ -56,34 +50,14 @@ def build_app(settings: Settings) -> gr.Blocks:
                 mode_tabs[mode].build()
             history = HistoryTab(app, tabs, mode_tabs, visitor)
             history.build()
-        shared = SharedView(app, history)
-        shared.build()
-        shared.wire()
-
-        def greet(visitor_id: Any, request: gr.Request, profile: gr.OAuthProfile | None
-                  ) -> tuple[Any, str, Any]:
-            kept, identity = arrive(app, request, profile, visitor_id)
-            running = sum(1 for r in app.history.seen_by(identity, limit=50)
-                          if r.status in UNFINISHED and r.owner == identity.owner)
-            return (kept if kept != visitor_id else gr.skip(), introduce(identity, running),
-                    gr.Button(visible=not identity.logged_in))
-
-        def start_afresh(request: gr.Request, profile: gr.OAuthProfile | None
-                         ) -> tuple[Any, str, list[Any]]:
-            kept, identity = arrive(app, request, profile, None, afresh=True)
-            gr.Info("You start afresh: a new visitor id, an empty history. The jobs of the "
-                    "old id stay on the server, seen by nobody.")
-            return kept, introduce(identity, 0), []
+        shared.wire(history)
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
-        arrival = demo.load(greet, [visitor], [visitor, whoami, afresh],
-                            api_visibility="private", queue=False)
+        arrival = bar.wire(demo, history.table)
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),
-                     api_visibility="private")
-        afresh.click(start_afresh, None, [visitor, whoami, history.table],
                      api_visibility="private")
 
     async def at_startup() -> None:

@@ -15,13 +15,15 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import gradio as gr
+from gradio.events import Dependency
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from playground.history import UNFINISHED
 from playground.identity import Identity, identify, new_secret, valid_secret
 from playground.service import Playground
-from ui.text import plain
+from ui.text import plain, text_view
 
 BROWSER_COOKIE = "pika_browser"
 COOKIE_SECONDS = 400 * 24 * 3600  # the most browsers keep a cookie
@@ -55,11 +57,6 @@ def who(app: Playground, request: gr.Request | None, profile: Any, visitor: Any)
     return identity
 
 
-def visitor_state() -> gr.BrowserState:
-    key, secret = VISITOR_STORAGE
-    return gr.BrowserState(None, storage_key=key, secret=secret)
-
-
 def arrive(app: Playground, request: gr.Request, profile: Any, visitor: Any, *,
            afresh: bool = False) -> tuple[Any, Identity]:
     """The visitor id to keep, and who this is. On a first visit the id is the browser's
@@ -80,6 +77,45 @@ def introduce(identity: Identity, running: int) -> str:
         text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: open the History "
                  "tab to follow them")
     return text
+
+
+class IdentityBar:
+    """The line under the title: who you are, how many of your jobs run, Start afresh
+    (for a visitor) and, on a Space, the Hugging Face login."""
+
+    def __init__(self, app: Playground) -> None:
+        self.app = app
+        key, secret = VISITOR_STORAGE
+        self.visitor = gr.BrowserState(None, storage_key=key, secret=secret)
+        with gr.Row(equal_height=True):
+            self.line = text_view("", elem_id="whoami")
+            self.afresh = gr.Button("Start afresh", size="sm", scale=0, visible=False,
+                                    elem_id="start-afresh")
+            if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
+                gr.LoginButton(scale=0)
+
+    def wire(self, demo: gr.Blocks, table: gr.Dataframe) -> Dependency:
+        """Events: the page's arrival (returned, for what depends on who this is) and
+        Start afresh, which empties `table`."""
+        self.afresh.click(self.start_afresh, None, [self.visitor, self.line, table],
+                          api_visibility="private")
+        return demo.load(self.greet, [self.visitor], [self.visitor, self.line, self.afresh],
+                         api_visibility="private", queue=False)
+
+    def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
+              ) -> tuple[Any, str, Any]:
+        kept, identity = arrive(self.app, request, profile, visitor)
+        running = sum(1 for r in self.app.history.seen_by(identity, limit=50)
+                      if r.status in UNFINISHED and r.owner == identity.owner)
+        return (kept if kept != visitor else gr.skip(), introduce(identity, running),
+                gr.Button(visible=not identity.logged_in))
+
+    def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
+                     ) -> tuple[Any, str, list[Any]]:
+        kept, identity = arrive(self.app, request, profile, None, afresh=True)
+        gr.Info("You start afresh: a new visitor id, an empty history. The jobs of the old "
+                "id stay on the server, seen by nobody.")
+        return kept, introduce(identity, 0), []
 
 
 class _Browsers:

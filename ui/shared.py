@@ -31,9 +31,8 @@ def describe_shared(record: JobRecord) -> str:
 
 
 class SharedView:
-    def __init__(self, app: Playground, history: HistoryTab) -> None:
+    def __init__(self, app: Playground) -> None:
         self.app = app
-        self.history = history
 
     def build(self) -> None:
         with gr.Column(visible=False, elem_id="shared-view") as self.panel:
@@ -48,9 +47,10 @@ class SharedView:
                                                   visible=False)
         self.token = gr.State(None)
 
-    def wire(self) -> None:
-        self.remix_button.click(self.remix, [self.token],
-                                [self.history.tabs, *self.history.mode_inputs()],
+    def wire(self, history: HistoryTab) -> None:
+        """Remix fills the form the way the History's Remix does."""
+        self.history = history
+        self.remix_button.click(self.remix, [self.token], [history.tabs, *history.mode_inputs()],
                                 api_visibility="private")
 
     def outputs_on_arrival(self) -> list[Any]:
