@@ -12,6 +12,7 @@ from gradio_client import Client
 from playground.history import History
 from tests.apprunner import RunningApp
 from tests.builders import JOBS, api_form, api_name
+from tests.clients import again
 from tests.fakefal import FakeFal
 from tests.waiting import wait_for
 
@@ -194,7 +195,7 @@ def test_a_closed_client_still_gets_its_video_in_the_history(app: RunningApp,
     job.cancel()
     client.close()
     # The same API user, back later: known by the cookie the server gave them.
-    viewer = Client(app.url, verbose=False, httpx_kwargs={"cookies": client.cookies})
+    viewer = again(client, app.url)
     row = wait_for(lambda: [r for r in history(viewer) if r[4] == "walk away"
                             and r[3] == "done"], what="the job to land in the history")[0]
     job_id = row[7]

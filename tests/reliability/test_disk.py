@@ -22,6 +22,7 @@ from PIL import Image
 from playground.history import History, JobRecord
 from tests.apprunner import RunningApp, running_app
 from tests.builders import IMAGE, IMAGES
+from tests.clients import again
 from tests.fakefal import FakeFal
 from tests.records import record
 from tests.waiting import wait_for
@@ -173,7 +174,7 @@ def test_finished_jobs_files_go_after_their_age(fakefal: FakeFal, tmp_path: Path
     jobs = {prompt: stored(tmp_path, prompt) for prompt in [*old, "new, shared picture"]}
 
     with running_app(fakefal.env, tmp_path) as app:  # swept at start-up
-        client = Client(app.url, verbose=False)
+        client = again(client, app.url)
         said = wait_for(lambda: {r[4]: r[3] for r in history_rows(client)
                                  if "files removed" in str(r[3])} or None,
                         timeout=30, what="the history to say which files went")
