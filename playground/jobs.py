@@ -20,7 +20,14 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached, reason
+from playground.errors import (
+    MAYBE_QUEUED,
+    FalError,
+    InputError,
+    LimitReached,
+    PlaygroundError,
+    reason,
+)
 from playground.events import Done, Event, Failed, Running, Stage
 from playground.history import MEDIA_FIELDS, History, JobRecord
 from playground.limits import Allowance
@@ -238,7 +245,7 @@ class JobManager:
             self._finish(job, "cancelled", Failed(
                 "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
             return
-        except (FalError, InputError) as exc:
+        except PlaygroundError as exc:
             self._fail(job, exc)
             return
         except Exception as exc:  # a bug, or a reply nobody foresaw: the job still ends
@@ -324,12 +331,9 @@ class JobManager:
                     seconds, dict(job.record.timings))
         self._finish(job, "done", done, video=rel)
 
-    def _fail(self, job: Job, exc: FalError | InputError) -> None:
-        fields = getattr(exc, "fields", {}) or (
-            {exc.field: exc.message} if isinstance(exc, InputError) else {})
-        retryable = getattr(exc, "retryable", False)
-        status = "unknown" if getattr(exc, "maybe_queued", False) else "failed"
-        self._finish(job, status, Failed(str(exc), retryable=retryable, fields=fields))
+    def _fail(self, job: Job, exc: PlaygroundError) -> None:
+        status = "unknown" if isinstance(exc, FalError) and exc.maybe_queued else "failed"
+        self._finish(job, status, Failed(str(exc), retryable=exc.retryable, fields=exc.fields))
 
     def _finish(self, job: Job, status: str, event: Done | Failed, **changes: Any) -> None:
         error = event.message if isinstance(event, Failed) else None
