@@ -1,5 +1,5 @@
 # `make run`: set up and open the playground (no FAL_KEY: the offline demo).
-# `make test`: set up and pass the tests (lint, unit, fake-fal, browser, bench smoke).
+# `make test`: set up and pass the tests (lint, types, unit, fake-fal, browser, bench smoke).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
@@ -30,6 +30,7 @@ browser:
 
 test: setup-test browser
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 	$(PY) -m bench --smoke
 

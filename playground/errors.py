@@ -1,13 +1,28 @@
-"""The two kinds of failure a person sees: their input, or fal."""
+"""The failures a person sees, worded for them: their input, fal, or a limit of ours."""
 
 from __future__ import annotations
 
 
-class InputError(ValueError):
+class PlaygroundError(Exception):
+    """A failure worded for a person: `message` says what happened and what to do.
+
+    `retryable` says whether trying again can help; `fields` carries the complaints about
+    form fields by field name, so the page can show each next to its widget.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False,
+                 fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.fields = fields or {}
+
+
+class InputError(PlaygroundError, ValueError):
     """Bad input, caught before any call to fal. `field` names the form field."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {message}", fields={field: message})
         self.field = field
         self.message = message
 
@@ -17,13 +32,9 @@ MAYBE_QUEUED = ("It may have been queued at fal (request id unknown): check your
                 "before running it again.")
 
 
-class FalError(RuntimeError):
-    """A failure at fal, worded for a person: what happened and what to do.
-
-    `retryable` says whether trying again can help; `fields` carries fal's
-    422 messages by field name so the page can show them next to the widget;
-    `maybe_queued` says fal may have the job although we never learnt its request id.
-    """
+class FalError(PlaygroundError, RuntimeError):
+    """A failure at fal. `fields` are fal's 422 messages; `maybe_queued` says fal may have
+    the job although we never learnt its request id."""
 
     def __init__(
         self,
@@ -34,15 +45,12 @@ class FalError(RuntimeError):
         fields: dict[str, str] | None = None,
         maybe_queued: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, retryable=retryable, fields=fields)
         self.status = status
-        self.retryable = retryable
-        self.fields = fields or {}
         self.maybe_queued = maybe_queued
 
 
-class LimitReached(RuntimeError):
+class LimitReached(PlaygroundError, RuntimeError):
     """A limit on jobs in flight: nothing was recorded or sent. Worded for a person."""
 
 

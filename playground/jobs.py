@@ -20,9 +20,16 @@ from typing import Any
 
 from playground import catalog, media
 from playground.backends import Backend, Submission
-from playground.errors import MAYBE_QUEUED, FalError, InputError, LimitReached, reason
+from playground.errors import (
+    MAYBE_QUEUED,
+    FalError,
+    InputError,
+    LimitReached,
+    PlaygroundError,
+    reason,
+)
 from playground.events import Done, Event, Failed, Running, Stage
-from playground.history import MEDIA_FIELDS, History, JobRecord
+from playground.history import MEDIA_FIELDS, UNFINISHED, History, JobRecord
 from playground.identity import Identity
 from playground.limits import Allowance
 from playground.people import Person
@@ -51,6 +58,7 @@ class Job:
     task: asyncio.Task[None] | None = None
     cancel_sent: bool = False
     stop_requested: bool = False
+    followers: int = 0  # pages iterating `JobManager.follow` now
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -126,8 +134,8 @@ class JobManager:
                 record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
                                    endpoint=endpoint.id, backend=backend.name,
                                    key_source=key_source, form=form, arguments=arguments,
-                                   seed=request.seed, owner=owner and owner.owner,
-                                   owner_name=owner and owner.name)
+                                   seed=request.seed, owner=owner.owner if owner else None,
+                                   owner_name=owner.name if owner else None)
                 record.timings["created"] = time.time()
                 if waits:
                     record.status = "waiting"
@@ -146,8 +154,14 @@ class JobManager:
     def _end(self, job: Job) -> None:
         self.allowance.give_back(job.person, waiting=job.waiting)
         job.release()
+        self._forget(job)
         if self._sweeper:
             self._sweeper.after_job()
+
+    def _forget(self, job: Job) -> None:
+        """A finished job leaves memory once no page follows it: the history keeps it."""
+        if job.finished and not job.followers and self._jobs.get(job.record.id) is job:
+            del self._jobs[job.record.id]
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -240,7 +254,7 @@ class JobManager:
             self._finish(job, "cancelled", Failed(
                 "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
             return
-        except (FalError, InputError) as exc:
+        except PlaygroundError as exc:
             self._fail(job, exc)
             return
         except Exception as exc:  # a bug, or a reply nobody foresaw: the job still ends
@@ -326,12 +340,9 @@ class JobManager:
                     seconds, dict(job.record.timings))
         self._finish(job, "done", done, video=rel)
 
-    def _fail(self, job: Job, exc: FalError | InputError) -> None:
-        fields = getattr(exc, "fields", {}) or (
-            {exc.field: exc.message} if isinstance(exc, InputError) else {})
-        retryable = getattr(exc, "retryable", False)
-        status = "unknown" if getattr(exc, "maybe_queued", False) else "failed"
-        self._finish(job, status, Failed(str(exc), retryable=retryable, fields=fields))
+    def _fail(self, job: Job, exc: PlaygroundError) -> None:
+        status = "unknown" if isinstance(exc, FalError) and exc.maybe_queued else "failed"
+        self._finish(job, status, Failed(str(exc), retryable=exc.retryable, fields=exc.fields))
 
     def _finish(self, job: Job, status: str, event: Done | Failed, **changes: Any) -> None:
         error = event.message if isinstance(event, Failed) else None
@@ -341,20 +352,51 @@ class JobManager:
     # -- following and stopping -----------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
+        """The job while it is in memory: unfinished, or finished and still followed by a
+        page. Otherwise None, and its history record says how it ended."""
         return self._jobs.get(job_id)
 
     async def follow(self, job_id: str) -> AsyncIterator[Event]:
-        """Every event of the job so far, then the new ones, until it ends."""
-        job = self._jobs[job_id]
-        seen = 0
-        while True:
-            waiter = job._changed
-            while seen < len(job.events):
-                yield job.events[seen]
-                seen += 1
-            if job.finished or self._closing:
-                return
-            await waiter.wait()
+        """Every event of the job so far, then the new ones, until it ends.
+
+        A job that has already left memory (finished, and nobody followed it to the end)
+        gets one event, its outcome, rebuilt from its history record. KeyError when no job
+        has that id.
+        """
+        job = self._jobs.get(job_id)
+        if job is None:
+            record = self.history.get(job_id)
+            if record is None:
+                raise KeyError(job_id)
+            yield await self._outcome(record)
+            return
+        job.followers += 1
+        try:
+            seen = 0
+            while True:
+                waiter = job._changed
+                while seen < len(job.events):
+                    yield job.events[seen]
+                    seen += 1
+                if job.finished or self._closing:
+                    return
+                await waiter.wait()
+        finally:
+            job.followers -= 1
+            self._forget(job)
+
+    async def _outcome(self, record: JobRecord) -> Event:
+        """A job's last event, as its history record tells it."""
+        if record.status in UNFINISHED:  # only a job that another process runs
+            return Stage(f"Not running on this server ({record.status}); the history will "
+                         "say how it ends.")
+        video = self._data_dir / record.video if record.video else None
+        if record.status == "done" and video and video.is_file():
+            width, height, seconds = await asyncio.to_thread(media.describe_video, video)
+            return Done(video, record.request_id or "", record.seed or 0, width, height,
+                        seconds, dict(record.timings))
+        return Failed(record.error or record.removed or f"It ended: {record.status}.",
+                      cancelled=record.status == "cancelled")
 
     async def stop(self, job_id: str) -> str:
         job = self._jobs.get(job_id)

@@ -188,8 +188,6 @@ def build_request(
             arguments[name] = _integer(name, prop, value)
         else:
             arguments[name] = _string(name, prop, value)
-            if prop.get("x-media") is None and name in endpoint.required and not value.strip():
-                raise InputError(name, f"{_label(name, prop)} is required.")
     if "transitions" in props and not _blank(values.get("transitions")):
         arguments["transitions"] = _transitions(
             props["transitions"], values["transitions"], len(arguments["image_urls"])

@@ -11,9 +11,10 @@ words may still be bold. Toasts (`gr.Error`) also take HTML.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gradio as gr
+if TYPE_CHECKING:  # Gradio takes seconds to import; `plain` alone is wanted without it
+    import gradio as gr
 
 # Text as typed: its line breaks kept, and a long line with no spaces wrapped anywhere
 # rather than widening the page.
@@ -27,5 +28,7 @@ def plain(text: object) -> str:
 
 def text_view(value: str = "", **kwargs: Any) -> gr.HTML:
     """An HTML view of our words around escaped ones. Its values must be built with `plain`."""
+    import gradio as gr
+
     classes = ["as-typed", *kwargs.pop("elem_classes", [])]
     return gr.HTML(value, elem_classes=classes, js_on_load=None, **kwargs)

@@ -1,36 +1,31 @@
 """Jobs at fal. The only module that imports fal_client.
 
-Submit is ours, not fal-client's: fal-client re-sends a submit whose
-connection dropped, and fal may already have queued (and will charge) the
-first one. We retry only what provably never reached fal. Status, result and
-cancel go through fal-client's request handle with our own bounded retry on
-top, and every failure leaves here as a `FalError` a person can act on.
+The queue requests (submit, status, result, cancel) are ours, not fal-client's:
+fal-client re-sends a submit whose connection dropped, and fal may already have
+queued (and will charge) the first one; and it retries its polls by rules of its
+own, which ours would wrap a second time. So every retry here follows the rules
+in `retry`, fal-client only uploads, and every failure leaves here as a
+`FalError` a person can act on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import itertools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import fal_client
 import httpx
-from fal_client.client import (
-    AsyncRequestHandle,
-    Completed,
-    FalClientHTTPError,
-    InProgress,
-    Queued,
-    Status,
-)
+from fal_client.client import Completed, FalClientHTTPError, InProgress, Queued, Status
+from httpx_sse import SSEError, aconnect_sse
 
-from playground.backends import Submission
+from playground.backends import Submission, retry
 from playground.catalog import Endpoint
 from playground.errors import MAYBE_QUEUED, FalError
 from playground.events import Queued as QueuedEvent
@@ -41,9 +36,7 @@ T = TypeVar("T")
 
 POLL_INTERVAL = 0.6  # when there is no stream: under 2 polls per job-second, logs within 1 s
 STREAM_TIMEOUT = httpx.Timeout(60.0, connect=15.0, read=45.0)  # fal pings every 15 s
-TRANSIENT_BUDGET = 120.0  # how long status/result polls ride out fal hiccups before giving up
 USER_AGENT = "pika-playground (fal-client)"
-_TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 def _detail(response: httpx.Response) -> Any:
@@ -99,43 +92,64 @@ def explain(status: int, detail: Any, headers: httpx.Headers | dict[str, str], *
                     status=status)
 
 
-def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, FalClientHTTPError):
-        return exc.status_code in _TRANSIENT
-    return isinstance(exc, httpx.TransportError)
-
-
-async def _with_retry(call: Callable[[], Awaitable[T]], *, what: str, endpoint: str,
-                      budget: float = TRANSIENT_BUDGET) -> T:
-    """Retries transient failures with capped exponential backoff for at most `budget` s."""
-    deadline = time.monotonic() + budget
-    delay = 0.25
-    while True:
+async def _retrying(call: Callable[[], Awaitable[T]], policy: retry.Policy, *, what: str,
+                    endpoint: str) -> T:
+    """`call` until it succeeds or `policy` gives up; then the failure, worded."""
+    started = time.monotonic()
+    for attempt in itertools.count(1):
         try:
             return await call()
-        except (FalClientHTTPError, httpx.TransportError) as exc:
-            if not _transient(exc) or time.monotonic() + delay > deadline:
+        except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+            wait = policy.wait(exc, attempt, time.monotonic() - started)
+            if wait is None:
                 raise _as_fal_error(exc, endpoint=endpoint, stage=what) from exc
             log.warning("[%s] %s failed (%s); retrying in %.1f s", endpoint, what,
-                        type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 8.0)
+                        _failure(exc), wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
 
 
 def _as_fal_error(exc: BaseException, *, endpoint: str, stage: str) -> FalError:
-    if isinstance(exc, FalClientHTTPError):
+    if isinstance(exc, httpx.HTTPStatusError):
+        return explain(exc.response.status_code, _detail(exc.response), exc.response.headers,
+                       endpoint=endpoint, stage=stage)
+    if isinstance(exc, FalClientHTTPError):  # from an upload, the one call fal-client makes
         return explain(exc.status_code, _detail(exc.response), exc.response_headers,
                        endpoint=endpoint, stage=stage)
+    if stage == "submit" and not retry.never_sent(exc):
+        return FalError(
+            f"[{endpoint}] the connection to fal broke after the request was sent "
+            f"({type(exc).__name__}), so fal may or may not have queued it. It was not "
+            "sent again, so you are not charged twice: check your requests on fal's "
+            "dashboard, then run again if it is not there.", retryable=True,
+            maybe_queued=True)
     return FalError(f"[{endpoint}] could not reach fal when we tried to {stage} "
                     f"({type(exc).__name__}). Check the network and try again.", retryable=True)
+
+
+async def _checked(response: httpx.Response) -> httpx.Response:
+    """The response, unless fal answered an error: raised, with its body read for the
+    message (a streamed response has not read it yet)."""
+    if response.status_code >= 400:
+        await response.aread()
+        response.raise_for_status()
+    return response
 
 
 class _NoStream(Exception):
     """This request's status cannot be streamed; poll instead."""
 
 
-def _status_of(data: dict[str, Any]) -> Status:
-    """A status event from the stream, as fal-client's poll would have parsed it."""
+def _status_of(data: Any) -> Status:
+    """A status from the stream or a poll: the one place fal's statuses are parsed."""
+    if not isinstance(data, dict):
+        raise FalError(f"fal sent a status this app cannot read: {str(data)[:100]!r}")
     match data.get("status"):
         case "IN_QUEUE":
             return Queued(position=data.get("queue_position", 0))
@@ -178,7 +192,10 @@ def _line(entry: Any) -> str:
 class FalBackend:
     name = "fal"
 
-    def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport` replaces the network for the queue and CDN requests (uploads go
+        through fal-client), as httpx allows: a test's fake fal, for one."""
         self._uploader = fal_client.AsyncClient(key=key)
         # Pooled connections per key, shared by all of that key's jobs. Status streams (one
         # per job, open for its whole life) get a pool of their own: httpcore looks over
@@ -186,14 +203,14 @@ class FalBackend:
         # fetches should not pay for a crowd's streams.
         headers = {"Authorization": f"Key {key}", "User-Agent": USER_AGENT}
         self._http = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(60.0, connect=15.0),
+            headers=headers, timeout=httpx.Timeout(60.0, connect=15.0), transport=transport,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=64))
         self._streams = httpx.AsyncClient(
-            headers=headers, timeout=STREAM_TIMEOUT,
+            headers=headers, timeout=STREAM_TIMEOUT, transport=transport,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=16))
         # The CDN gets no Authorization header: result URLs are public, keys are not.
         self._cdn = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0),
-                                      follow_redirects=True)
+                                      follow_redirects=True, transport=transport)
         self._poll_interval = poll_interval
 
     def __repr__(self) -> str:
@@ -208,43 +225,24 @@ class FalBackend:
     async def submit(self, endpoint: Endpoint, arguments: dict[str, Any]) -> Submission:
         host = os.environ.get("FAL_QUEUE_RUN_HOST", "queue.fal.run")
         url = f"https://{host}/{endpoint.id}"
-        for attempt in range(4):
-            try:
-                response = await self._http.post(url, json=arguments)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Never connected, so fal never saw it: safe to send again.
-                if attempt == 3:
-                    raise _as_fal_error(exc, endpoint=endpoint.id, stage="submit") from exc
-                await asyncio.sleep(0.5 * 2**attempt)
-                continue
-            except httpx.TransportError as exc:
-                raise FalError(
-                    f"[{endpoint.id}] the connection to fal broke after the request was sent "
-                    f"({type(exc).__name__}), so fal may or may not have queued it. It was not "
-                    "sent again, so you are not charged twice: check your requests on fal's "
-                    "dashboard, then run again if it is not there.", retryable=True,
-                    maybe_queued=True) from exc
-            if response.status_code == 429 and attempt < 3:
-                await asyncio.sleep(min(float(response.headers.get("retry-after", 1)), 5.0))
-                continue
-            if response.status_code >= 400:
-                raise explain(response.status_code, _detail(response), response.headers,
-                              endpoint=endpoint.id, stage="submit")
-            try:
-                data = response.json()
-                return Submission(data["request_id"], data["status_url"],
-                                  data["response_url"], data["cancel_url"])
-            except (ValueError, KeyError, TypeError):
-                raise FalError(
-                    f"[{endpoint.id}] fal answered the submit (HTTP {response.status_code}) "
-                    f"with something this app cannot read. {MAYBE_QUEUED}",
-                    maybe_queued=True) from None
-        raise AssertionError("unreachable")
 
-    def _handle(self, sub: Submission) -> AsyncRequestHandle:
-        return AsyncRequestHandle(request_id=sub.request_id, response_url=sub.response_url,
-                                  status_url=sub.status_url, cancel_url=sub.cancel_url,
-                                  client=self._http)
+        async def send() -> httpx.Response:
+            return await _checked(await self._http.post(url, json=arguments))
+
+        response = await _retrying(send, retry.SUBMIT, what="submit", endpoint=endpoint.id)
+        try:
+            data = response.json()
+            return Submission(data["request_id"], data["status_url"],
+                              data["response_url"], data["cancel_url"])
+        except (ValueError, KeyError, TypeError):
+            raise FalError(
+                f"[{endpoint.id}] fal answered the submit (HTTP {response.status_code}) "
+                f"with something this app cannot read. {MAYBE_QUEUED}",
+                maybe_queued=True) from None
+
+    async def _poll(self, sub: Submission) -> Status:
+        response = await self._http.get(sub.status_url, params={"logs": 1})
+        return _status_of((await _checked(response)).json())
 
     async def follow(self, sub: Submission, *, endpoint: str = "fal") -> AsyncIterator[
             QueuedEvent | Running]:
@@ -254,7 +252,6 @@ class FalBackend:
         where there is no stream (refused, answered as something else, or ended before the
         job), polling every POLL_INTERVAL takes over for the rest of the job.
         """
-        handle = self._handle(sub)
         seen = 0
         use_stream = True
         while True:
@@ -274,13 +271,12 @@ class FalBackend:
                     use_stream = False
                     # Nothing was missed: the submit or the stream said where the job was.
                     await asyncio.sleep(self._poll_interval)
-                except (FalClientHTTPError, httpx.TransportError) as exc:
-                    if not _transient(exc):
+                except (httpx.HTTPStatusError, httpx.TransportError) as exc:
+                    if not retry.POLL.may_retry(exc):
                         raise _as_fal_error(exc, endpoint=endpoint, stage="follow the job") from exc
-                    log.info("[%s] status stream broke (%s); polling", endpoint,
-                             type(exc).__name__)
-            status = await _with_retry(lambda: handle.status(with_logs=True), what="poll",
-                                       endpoint=endpoint)
+                    log.info("[%s] status stream broke (%s); polling", endpoint, _failure(exc))
+            status = await _retrying(lambda: self._poll(sub), retry.POLL, what="poll",
+                                     endpoint=endpoint)
             seen, events, finished = _digest(status, seen, sub, endpoint)
             for event in events:
                 yield event
@@ -288,67 +284,61 @@ class FalBackend:
                 return
             await asyncio.sleep(self._poll_interval)
 
-    async def _stream(self, sub: Submission) -> AsyncIterator[Status]:
-        async with self._streams.stream("GET", sub.status_url + "/stream",
-                                        params={"logs": 1}) as response:
+    async def _stream(self, sub: Submission) -> AsyncGenerator[Status, None]:
+        async with aconnect_sse(self._streams, "GET", sub.status_url + "/stream",
+                                params={"logs": 1}) as source:
+            response = source.response
             if response.status_code in (404, 405, 501):
                 raise _NoStream(f"HTTP {response.status_code}")
-            if response.status_code >= 400:
-                await response.aread()
-                raise FalClientHTTPError(str(_detail(response)), response.status_code,
-                                         dict(response.headers), response=response)
-            kind = response.headers.get("content-type", "")
-            if not kind.lower().startswith("text/event-stream"):
-                # A gateway or proxy that answers in its own way: nothing will be pushed.
-                raise _NoStream(f"HTTP {response.status_code} {kind or 'without a type'}")
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
+            await _checked(response)
+            try:
+                async for event in source.aiter_sse():
                     try:
-                        data = json.loads(line[5:])
+                        data = event.json()
                     except ValueError:
                         raise _NoStream("an event that is not JSON") from None
                     if not isinstance(data, dict):
                         raise _NoStream("an event that is not a status")
                     yield _status_of(data)
+            except SSEError as exc:
+                # A gateway or proxy that answers in its own way: nothing will be pushed.
+                raise _NoStream(f"HTTP {response.status_code}: {exc}") from None
         # fal closes the stream after COMPLETED, when the caller has stopped reading; one
         # that ends sooner was cut by something on the way, and would be cut again.
         raise _NoStream("the stream ended before the job did")
 
     async def result_url(self, sub: Submission, *, endpoint: str = "fal") -> str:
-        async def get() -> dict[str, Any]:
-            response = await self._http.get(sub.response_url)
-            if response.status_code >= 400:
-                raise FalClientHTTPError(str(_detail(response)), response.status_code,
-                                         dict(response.headers), response=response)
-            return response.json()
+        async def get() -> Any:
+            return (await _checked(await self._http.get(sub.response_url))).json()
 
-        data = await _with_retry(get, what="fetch the result", endpoint=endpoint)
+        data = await _retrying(get, retry.POLL, what="fetch the result", endpoint=endpoint)
         try:
             return data["video"]["url"]
         except (KeyError, TypeError):
             raise FalError(f"[{endpoint}] fal's result has no video: {str(data)[:200]}") from None
 
-    async def fetch(self, url: str, dest: Path, *, attempts: int = 4) -> None:
+    async def fetch(self, url: str, dest: Path) -> None:
         part = dest.with_suffix(".part")
-        for attempt in range(attempts):
-            try:
-                async with self._cdn.stream("GET", url) as response:
-                    if response.status_code == 200:
-                        with part.open("wb") as out:
-                            async for chunk in response.aiter_bytes(1 << 16):
-                                out.write(chunk)
-                        part.replace(dest)
-                        return
-                    status = response.status_code
-            except httpx.TransportError:
-                status = None
-            if attempt + 1 < attempts:
-                await asyncio.sleep(0.5 * 2**attempt)
-        if status == 404:
-            raise FalError("fal's link to the finished video has expired (HTTP 404), so it "
-                           "could not be saved. The request id is in the history.")
-        raise FalError(f"Could not download the finished video (HTTP {status or 'no answer'}). "
-                       "It stays at fal for a while; retry from the history.", retryable=True)
+
+        async def download() -> None:
+            async with self._cdn.stream("GET", url) as response:
+                await _checked(response)
+                with part.open("wb") as out:
+                    async for chunk in response.aiter_bytes(1 << 16):
+                        out.write(chunk)
+            part.replace(dest)
+
+        try:
+            await _retrying(download, retry.DOWNLOAD, what="download the video", endpoint="cdn")
+        except FalError as exc:
+            if exc.status == 404:
+                raise FalError("fal's link to the finished video has expired (HTTP 404), so "
+                               "it could not be saved. The request id is in the history.",
+                               status=404) from None
+            status = exc.status or "no answer"
+            raise FalError(f"Could not download the finished video (HTTP {status}). It stays "
+                           "at fal for a while; retry from the history.", retryable=True,
+                           status=exc.status) from None
 
     async def aclose(self) -> None:
         # fal-client keeps one pooled client of its own, made on first use and never closed.

@@ -47,14 +47,16 @@ def test_a_dropped_submit_is_never_sent_twice(app: RunningApp, fakefal: FakeFal)
     assert row[3] == "unknown"  # fal may have it: never said to be free
 
 
-@pytest.mark.parametrize("faults", [
-    {"stream": ["drop", 503, "drop"], "status": [500, "drop", 429]},
-    {"result": [502, "drop"]},
-    {"cdn": [404]},  # the result URL fails once, then works
+@pytest.mark.parametrize(("faults", "run_time"), [
+    # The polls back off 0.25, 0.5 and then 1 s (the 429's Retry-After) before the stream
+    # is tried again: a job of 4 s is still running when the last fault is met.
+    ({"stream": ["drop", 503, "drop"], "status": [500, "drop", 429]}, 3.0),
+    ({"result": [502, "drop"]}, 1.0),
+    ({"cdn": [404]}, 1.0),  # the result URL fails once, then works
 ], ids=["stream-and-status", "result", "cdn"])
 def test_transient_failures_after_submit_are_ridden_out(app: RunningApp, fakefal: FakeFal,
-                                                        faults) -> None:
-    fakefal.script(queue_positions=2, queue_step=0.5, run_time=1.0, faults=faults)
+                                                        faults, run_time) -> None:
+    fakefal.script(queue_positions=2, queue_step=0.5, run_time=run_time, faults=faults)
     status, row = run(app, f"transient {sorted(faults)}")
     assert "Done" in status and row[3] == "done"
     assert fakefal.count("submit") == 1
