@@ -152,6 +152,9 @@ class JobManager:
         return job
 
     def _end(self, job: Job) -> None:
+        if not job.finished and not self._closing:  # a Stop came before its first step
+            self._finish(job, "cancelled", Failed(
+                "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
         self.allowance.give_back(job.person, waiting=job.waiting)
         job.release()
         self._forget(job)

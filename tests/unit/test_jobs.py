@@ -178,3 +178,20 @@ async def test_stop_while_uploading_ends_the_job_with_nothing_sent(history, tmp_
     assert isinstance(last, Failed) and last.cancelled
     record = history.get(job_id)
     assert record is not None and record.status == "cancelled" and backend.submitted == []
+
+
+async def test_a_stop_before_the_job_took_a_step_still_ends_it(history: History,
+                                                               tmp_path: Path) -> None:
+    # An API caller can ask before the job's task ever ran: the task is cancelled then
+    # before `_run` could say anything, and the job must still end, as free.
+    manager = manager_for(MemoryBackend(), history, tmp_path)
+    job_id = await start(manager)
+    assert await manager.stop(job_id) == ("Stopped before it was sent to fal: nothing was "
+                                          "charged.")
+
+    async def heard() -> list[Event]:
+        return [event async for event in manager.follow(job_id)]
+
+    events = await asyncio.wait_for(heard(), 5)  # it never ended, before
+    assert isinstance(events[-1], Failed) and events[-1].cancelled
+    assert history.get(job_id).status == "cancelled"
