@@ -69,11 +69,11 @@ def build_app(settings: Settings) -> gr.Blocks:
                     gr.Button(visible=not identity.logged_in))
 
         def start_afresh(request: gr.Request, profile: gr.OAuthProfile | None
-                         ) -> tuple[Any, str, list[Any]]:
+                         ) -> tuple[Any, str, list[Any], str]:
             kept, identity = arrive(app, request, profile, None)
             gr.Info("You start afresh: a new visitor id, an empty history. The jobs of the "
                     "old id stay on the server, seen by nobody.")
-            return kept, introduce(identity, 0), []
+            return kept, introduce(identity, 0), [], history.spend_html(identity)
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
@@ -83,7 +83,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),
                      api_visibility="private")
-        afresh.click(start_afresh, None, [visitor, whoami, history.table],
+        afresh.click(start_afresh, None, [visitor, whoami, history.table, history.spend],
                      api_visibility="private", queue=False)
 
     async def at_startup() -> None:
