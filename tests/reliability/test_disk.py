@@ -173,7 +173,8 @@ def test_finished_jobs_files_go_after_their_age(fakefal: FakeFal, tmp_path: Path
     jobs = {prompt: stored(tmp_path, prompt) for prompt in [*old, "new, shared picture"]}
 
     with running_app(fakefal.env, tmp_path) as app:  # swept at start-up
-        client = Client(app.url, verbose=False)
+        # The same API user, back: known by the cookie the server gave them.
+        client = Client(app.url, verbose=False, httpx_kwargs={"cookies": client.cookies})
         said = wait_for(lambda: {r[4]: r[3] for r in history_rows(client)
                                  if "files removed" in str(r[3])} or None,
                         timeout=30, what="the history to say which files went")
