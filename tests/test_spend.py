@@ -4,7 +4,9 @@ the budgets' refusals, and the check that two jobs started at once cannot both p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -187,28 +189,14 @@ class NeverAnswers:
         raise AssertionError("unreachable")
 
 
-async def test_two_jobs_started_at_once_cannot_both_take_the_last_of_a_budget(
-        tmp_path: Path) -> None:
-    backend = NeverAnswers()
+@contextlib.asynccontextmanager
+async def manager(tmp_path: Path, backend: NeverAnswers, key_source: str, budgets: Budgets
+                  ) -> AsyncIterator[JobManager]:
     history = History(tmp_path / "history.sqlite3")
-    jobs = JobManager(history, tmp_path, lambda key, logged_in: (backend, "server", lambda: None),
-                      budgets=Budgets(per_person_day=0.50))
-    ada = Identity("visitor:ada")
+    jobs = JobManager(history, tmp_path, lambda key, logged_in: (backend, key_source,
+                                                                 lambda: None), budgets=budgets)
     try:
-        ask = {"prompt": "a fox", "resolution": "720p", "duration": "5"}  # $0.20 each
-        first = await jobs.start("text-to-video", "v2.2", ask, owner=ada)
-        both = await asyncio.gather(*(jobs.start("text-to-video", "v2.2", ask, owner=ada)
-                                      for _ in range(2)), return_exceptions=True)
-        refused = [r for r in both if isinstance(r, OverBudget)]
-        assert len(refused) == 1, both
-        assert "about $0.20; you have $0.10 left today" in str(refused[0])
-        await asyncio.sleep(0.05)
-        assert backend.submits == 2  # the refused one never reached the backend
-        records = history.recent()
-        assert len(records) == 2 and {r.price for r in records} == {0.20}
-        # Another person on the same key still has a budget of their own.
-        await jobs.start("text-to-video", "v2.2", ask, owner=Identity("visitor:bob"))
-        assert first.record.price == 0.20 and not first.record.price_estimated
+        yield jobs
     finally:
         jobs.close()
         for job in list(jobs._jobs.values()):
@@ -216,6 +204,37 @@ async def test_two_jobs_started_at_once_cannot_both_take_the_last_of_a_budget(
                 job.task.cancel()
         await asyncio.sleep(0.05)
         history.close()
+
+
+ASK = {"prompt": "a fox", "resolution": "720p", "duration": "5"}  # $0.20 on v2.2
+
+
+async def test_two_jobs_started_at_once_cannot_both_take_the_last_of_a_budget(
+        tmp_path: Path) -> None:
+    backend = NeverAnswers()
+    ada = Identity("visitor:ada")
+    async with manager(tmp_path, backend, "server", Budgets(per_person_day=0.50)) as jobs:
+        first = await jobs.start("text-to-video", "v2.2", ASK, owner=ada)
+        both = await asyncio.gather(*(jobs.start("text-to-video", "v2.2", ASK, owner=ada)
+                                      for _ in range(2)), return_exceptions=True)
+        refused = [r for r in both if isinstance(r, OverBudget)]
+        assert len(refused) == 1, both
+        assert "about $0.20; you have $0.10 left today" in str(refused[0])
+        await asyncio.sleep(0.05)
+        assert backend.submits == 2  # the refused one never reached the backend
+        records = jobs.history.recent()
+        assert len(records) == 2 and {r.price for r in records} == {0.20}
+        # Another person on the same key still has a budget of their own.
+        await jobs.start("text-to-video", "v2.2", ASK, owner=Identity("visitor:bob"))
+        assert first.record.price == 0.20 and not first.record.price_estimated
+
+
+async def test_a_free_preview_costs_nothing_and_no_budget_holds_it(tmp_path: Path) -> None:
+    backend = NeverAnswers()
+    backend.name = "local"
+    async with manager(tmp_path, backend, "none", Budgets(0.0, 0.0)) as jobs:
+        job = await jobs.start("text-to-video", "v2.2", ASK, owner=Identity("visitor:ada"))
+        assert (job.record.key_source, job.record.price) == ("none", 0.0)
 
 
 def test_the_line_splits_by_whose_key_paid_and_marks_estimates() -> None:
