@@ -74,6 +74,24 @@ class Price:
     per_second: dict[str, float] | None = None  # by resolution
     min_seconds: int = 0
 
+    def usd(self, resolution: str, seconds: int) -> float | None:
+        """The price of a video this long at this resolution; None where fal names none."""
+        if self.per_video is not None:
+            return self.per_video
+        if self.per_5s and resolution in self.per_5s:
+            return self.per_5s[resolution] * seconds / 5
+        if self.per_second and resolution in self.per_second:
+            return self.per_second[resolution] * max(seconds, self.min_seconds)
+        return None
+
+
+@dataclass(frozen=True)
+class JobPrice:
+    usd: float
+    # fal publishes no price for it: counted at the highest known price of a similar job,
+    # so that a budget errs on the side of the money.
+    estimated: bool = False
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -222,21 +240,33 @@ def lookup(mode: str, version: str) -> Endpoint:
     raise KeyError(f"{mode} has no version {version!r} (known: {known})")
 
 
-def estimate_price(endpoint: Endpoint, arguments: dict[str, Any]) -> str:
-    """The price fal publishes for these arguments, worded as an estimate."""
-    price = endpoint.price
-    if price is None:
-        return "price not published by fal"
+def job_price(endpoint: Endpoint, arguments: dict[str, Any]) -> JobPrice:
+    """What a job with these arguments costs at fal. Without a published price: the highest
+    known price of its mode for the same length and resolution, else of any mode."""
     resolution = str(arguments.get("resolution", "720p"))
-    if price.per_video is not None:
-        return f"about ${price.per_video:.2f} per video"
     seconds = billable_seconds(endpoint, arguments)
-    if price.per_5s and resolution in price.per_5s:
-        return f"about ${price.per_5s[resolution] * seconds / 5:.2f} for {seconds} s"
-    if price.per_second and resolution in price.per_second:
-        seconds = max(seconds, price.min_seconds)
-        return f"about ${price.per_second[resolution] * seconds:.2f} for {seconds} s"
-    return "price not published by fal"
+    published = endpoint.price.usd(resolution, seconds) if endpoint.price else None
+    if published is not None:
+        return JobPrice(round(published, 4))
+    for candidates in (versions(endpoint.mode), ENDPOINTS):
+        known = [p for e in candidates if e.price
+                 and (p := e.price.usd(resolution, seconds)) is not None]
+        if known:
+            return JobPrice(round(max(known), 4), estimated=True)
+    return JobPrice(0.0, estimated=True)  # a catalog without a single price
+
+
+def estimate_price(endpoint: Endpoint, arguments: dict[str, Any]) -> str:
+    """The price line of the form, worded as an estimate: the numbers spend counts."""
+    price = job_price(endpoint, arguments)
+    if price.estimated:
+        return (f"not published by fal; counted as about ${price.usd:.2f}, the highest "
+                "known price of a similar job")
+    if endpoint.price and endpoint.price.per_video is not None:
+        return f"about ${price.usd:.2f} per video"
+    seconds = max(billable_seconds(endpoint, arguments),
+                  endpoint.price.min_seconds if endpoint.price else 0)
+    return f"about ${price.usd:.2f} for {seconds} s"
 
 
 def billable_seconds(endpoint: Endpoint, arguments: dict[str, Any]) -> int:

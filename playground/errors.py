@@ -58,6 +58,10 @@ class StorageFull(LimitReached):
     """The data directory is over its budget and nothing in it may go yet."""
 
 
+class OverBudget(LimitReached):
+    """The job would pass a day's budget on the server's key."""
+
+
 def reason(exc: BaseException) -> str:
     """An unforeseen error in a few words for a person: its kind, and its reason when it has
     one, never its whole text, which names the file it was about (an OSError's, PyAV's):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.identity import TEAM_KINDS, Identity
+from playground.spend import Charge
 
 UNFINISHED = ("waiting", "preparing", "submitting", "queued", "running", "downloading")
 
@@ -48,6 +49,13 @@ class JobRecord:
     # before jobs had owners: nobody's, shown to nobody but a team that shares its history.
     owner: str | None = None
     owner_name: str | None = None  # the login name, for a team's history; never a visitor's
+    # What fal charges for it, in USD, from the catalog when it was recorded (0 for a local
+    # preview); estimated where fal publishes no price. None on rows from before prices.
+    price: float | None = None
+    price_estimated: bool = False
+
+    def __post_init__(self) -> None:
+        self.price_estimated = bool(self.price_estimated)  # SQLite keeps a bool as 0 or 1
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,21 @@ class History:
             params += [f"{kind}:%" for kind in TEAM_KINDS]
         return self._select(f"WHERE {clause} ORDER BY created DESC LIMIT ?",
                             (*params, limit))
+
+    def charges(self, since: float, *, owner: str | None = None,
+                key_source: str | None = None) -> list[Charge]:
+        """What spend counts of the jobs recorded since then: one person's, or on one key."""
+        clause, params = "created >= ?", list[Any]([since])
+        for column, value in (("owner", owner), ("key_source", key_source)):
+            if value is not None:
+                clause += f" AND {column} = ?"
+                params.append(value)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT owner, key_source, status, request_id, price, price_estimated, created "
+                f"FROM jobs WHERE {clause}", params).fetchall()
+        return [Charge(owner, key, status, request_id, usd, bool(estimated), created)
+                for owner, key, status, request_id, usd, estimated, created in rows]
 
     # -- share links -------------------------------------------------------------
 

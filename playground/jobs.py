@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground import catalog, media
+from playground import catalog, media, spend
 from playground.backends import Backend, Submission
 from playground.errors import (
     MAYBE_QUEUED,
@@ -79,8 +79,14 @@ class JobManager:
                  server_backend: Callable[[], Backend | None] = lambda: None, *,
                  input_dirs: Sequence[Path] = (), allowance: Allowance | None = None,
                  max_image_mb: int = 20, max_video_mb: int = 100,
-                 storage: Storage | None = None) -> None:
+                 storage: Storage | None = None, budgets: spend.Budgets | None = None
+                 ) -> None:
         self.history = history
+        self.budgets = budgets or spend.Budgets()
+        # Jobs on the server's key past the budget check whose record is not written yet
+        # (their inputs are being prepared): spent already, so that two started at once
+        # cannot both take what is left of a budget.
+        self._unrecorded: list[spend.Charge] = []
         self.allowance = allowance or Allowance(max_jobs=64, per_person=3,
                                                 waiting_per_person=0)
         self._gate = InputGate()
@@ -122,10 +128,15 @@ class JobManager:
         # Held from here: preparing takes a while, and others start meanwhile.
         waits = not self.allowance.take(person)
         release = None
+        hold = None
         try:
+            backend, key_source, release = self._choose_backend(session_key, logged_in)
+            price = (catalog.job_price(endpoint, request.arguments) if key_source != "none"
+                     else catalog.JobPrice(0.0))  # a local preview is free
+            if key_source == "server":  # before preparing: a refusal costs nothing at all
+                hold = self._within_budget(price.usd, owner)
             async with self._gate.preparing():  # a sweep removes no input meanwhile
                 arguments = await self._prepare_inputs(request)
-                backend, key_source, release = self._choose_backend(session_key, logged_in)
                 inputs = {k: arguments[k] for k in request.media_fields()}
                 # What was asked, with this version's defaults where nothing was given, so a
                 # Remix puts back what ran (an API caller leaves most fields out).
@@ -135,14 +146,17 @@ class JobManager:
                                    endpoint=endpoint.id, backend=backend.name,
                                    key_source=key_source, form=form, arguments=arguments,
                                    seed=request.seed, owner=owner.owner if owner else None,
-                                   owner_name=owner.name if owner else None)
+                                   owner_name=owner.name if owner else None, price=price.usd,
+                                   price_estimated=price.estimated)
                 record.timings["created"] = time.time()
                 if waits:
                     record.status = "waiting"
                 self.history.save(record)
+                self._unhold(hold)
                 self._gate.record(p for v in inputs.values()
                                   for p in (v if isinstance(v, list) else [v]))
         except BaseException:
+            self._unhold(hold)
             self.allowance.give_back(person, waiting=waits)
             if release:
                 release()
@@ -165,6 +179,27 @@ class JobManager:
         """A finished job leaves memory once no page follows it: the history keeps it."""
         if job.finished and not job.followers and self._jobs.get(job.record.id) is job:
             del self._jobs[job.record.id]
+
+    def _within_budget(self, usd: float, owner: Identity | None) -> spend.Charge | None:
+        """Refuses a job on the server's key that would pass a day's budget, else holds its
+        price as spent until its record is written. One synchronous step: no other job is
+        checked between this one's check and its hold."""
+        if not self.budgets.any:
+            return None
+        now = time.time()
+        since = spend.day_start(now)
+        today = [*self.history.charges(since, key_source="server"), *self._unrecorded]
+        mine = [c for c in today if owner and c.owner == owner.owner]
+        self.budgets.check(usd, person_today=spend.spent(mine, since) if owner else None,
+                           server_today=spend.spent(today, since))
+        hold = spend.Charge(owner.owner if owner else None, "server", "preparing", None, usd,
+                            False, now)
+        self._unrecorded.append(hold)
+        return hold
+
+    def _unhold(self, hold: spend.Charge | None) -> None:
+        if hold is not None and hold in self._unrecorded:
+            self._unrecorded.remove(hold)
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""

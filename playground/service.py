@@ -13,6 +13,7 @@ from playground.jobs import JobManager
 from playground.keyring import PastedKeys
 from playground.limits import Allowance
 from playground.settings import Settings
+from playground.spend import Budgets
 from playground.storage import GB, Storage
 
 
@@ -44,7 +45,9 @@ class Playground:
                                    waiting_per_person=settings.max_queued_per_person),
                                max_image_mb=settings.max_image_mb,
                                max_video_mb=settings.max_video_mb,
-                               storage=self.storage)
+                               storage=self.storage,
+                               budgets=Budgets(settings.budget_per_person_day,
+                                               settings.budget_server_day))
         self._bound: dict[str, str] = {}  # browser digest -> owner, as last written
 
     def bind_browser(self, browser: str, owner: str) -> None:

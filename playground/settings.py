@@ -44,6 +44,10 @@ def _auth(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _usd(env: dict[str, str], name: str) -> float | None:
+    return float(env[name]) if env.get(name, "").strip() else None
+
+
 def _seconds_pair(value: str) -> tuple[int, int]:
     every, _, age = value.partition(",")
     return int(every), int(age or every)
@@ -74,6 +78,9 @@ class Settings:
     trusted_proxies: str = ""
     keep_days: float = 30  # a finished job's files are removed after this; 0 keeps them
     max_data_gb: float | None = None  # the oldest finished jobs' files go first to stay under
+    # USD a day on the server's key (UTC days), per person and for everyone; None: no budget.
+    budget_per_person_day: float | None = None
+    budget_server_day: float | None = None
     # Logged-in people see each other's jobs (a team's own server); off, everyone sees theirs.
     team_history: bool = False
     # Hugging Face login: a Space with `hf_oauth: true` gets these from Hugging Face.
@@ -109,6 +116,8 @@ class Settings:
             trusted_proxies=env.get("PIKA_TRUSTED_PROXIES", ""),
             keep_days=float(env.get("PIKA_KEEP_DAYS") or "30"),
             max_data_gb=float(env["PIKA_MAX_DATA_GB"]) if env.get("PIKA_MAX_DATA_GB") else None,
+            budget_per_person_day=_usd(env, "PIKA_BUDGET_PER_PERSON_DAY"),
+            budget_server_day=_usd(env, "PIKA_BUDGET_SERVER_DAY"),
             team_history=_flag(env.get("PIKA_TEAM_HISTORY", "")),
             hf_login=_on_spaces(env) and bool(env.get("OAUTH_CLIENT_ID")),
         )

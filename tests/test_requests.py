@@ -121,18 +121,6 @@ def test_transitions_are_counted_and_totalled():
         build(FRAMES, image_urls=images, transitions=[{"duration": 13}, {"duration": 13}])
 
 
-def test_price_is_estimated_where_fal_publishes_it():
-    t2v = catalog.BY_ID["fal-ai/pika/v2.2/text-to-video"]
-    assert catalog.estimate_price(t2v, {"resolution": "1080p", "duration": "5"}) == (
-        "about $0.45 for 5 s")
-    frames = catalog.BY_ID[FRAMES]
-    assert catalog.estimate_price(frames, {"resolution": "720p", "image_urls": [1, 2],
-                                           "transitions": [{"duration": 3}]}) == (
-        "about $0.20 for 5 s")
-    v25 = catalog.BY_ID["fal-ai/pika/v2.5/text-to-video"]
-    assert catalog.estimate_price(v25, {}) == "price not published by fal"
-
-
 def test_the_core_never_imports_gradio():
     code = ("import sys, playground.jobs, playground.service, playground.backends.fal, "
             "playground.backends.local; assert 'gradio' not in sys.modules, 'gradio imported'")

@@ -54,7 +54,8 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
-        arrival = bar.wire(demo, history.table)
+        arrival = bar.wire(demo, [history.table, history.spend],
+                           lambda identity: [[], history.spend_html(identity)])
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),

@@ -14,13 +14,14 @@ from typing import Any
 import gradio as gr
 from gradio.route_utils import API_PREFIX, get_root_url
 
-from playground import catalog
+from playground import catalog, spend
 from playground.history import UNFINISHED, JobRecord
 from playground.identity import Identity, may_see
 from playground.service import Playground
 from ui.identity import who
 from ui.modes import ModeTab, batched
 from ui.render import View
+from ui.spending import spend_line
 from ui.text import plain, text_view
 from ui.videos import Video
 
@@ -85,6 +86,7 @@ class HistoryTab:
                             "see them. Click a row." if not self.team else
                             "Your team's jobs land here, even if their page was closed. "
                             "Click a row.")
+            self.spend = text_view("", elem_id="history-spend")
             self.table = gr.Dataframe(headers=self.columns, value=[], interactive=False,
                                       wrap=True, max_height=420, elem_id="history-table")
             self.timer = gr.Timer(TICK, active=False)
@@ -107,11 +109,11 @@ class HistoryTab:
                                                 elem_id="history-share-url")
         shown = [self.selected, self.video, self.details, self.share_url]
         inputs = [self.visitor]
-        tab.select(self.rows, inputs, [self.table, self.timer], api_visibility="private",
-                   queue=False)
-        self.timer.tick(self.rows, inputs, [self.table, self.timer], api_visibility="private",
-                        queue=False)
+        listed = [self.table, self.timer, self.spend]
+        tab.select(self.rows, inputs, listed, api_visibility="private", queue=False)
+        self.timer.tick(self.rows, inputs, listed, api_visibility="private", queue=False)
         refresh.click(self.own_rows, inputs, self.table, api_name="history", queue=False)
+        refresh.click(self.own_spend, inputs, self.spend, api_name="spend", queue=False)
         self.table.select(self.show, inputs, shown, api_visibility="private")
         remix.click(self.remix, [self.selected, *inputs],
                     [self.tabs, *self.mode_inputs()], api_visibility="private")
@@ -145,12 +147,23 @@ class HistoryTab:
         """The table as the API gives it: the caller's jobs only."""
         return self.table_rows(self.records(who(self.app, request, profile, visitor)))
 
+    def spend_html(self, identity: Identity) -> str:
+        """The person's own spend (a team's history shows others' jobs, never their spend)."""
+        now = time.time()
+        charges = self.app.history.charges(spend.month_start(now), owner=identity.owner)
+        return spend_line(spend.summarise(charges, now), self.app.jobs.budgets)
+
+    def own_spend(self, visitor: Any = None, request: gr.Request | None = None,
+                  profile: gr.OAuthProfile | None = None) -> str:
+        return self.spend_html(who(self.app, request, profile, visitor))
+
     def rows(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
-             ) -> tuple[list[list[Any]], gr.Timer]:
-        """The table, refreshed every few seconds while one of the jobs in it runs."""
-        records = self.records(who(self.app, request, profile, visitor))
+             ) -> tuple[list[list[Any]], gr.Timer, str]:
+        """The table and the spend, refreshed every few seconds while a job in it runs."""
+        identity = who(self.app, request, profile, visitor)
+        records = self.records(identity)
         running = any(r.status in UNFINISHED for r in records)
-        return self.table_rows(records), gr.Timer(active=running)
+        return self.table_rows(records), gr.Timer(active=running), self.spend_html(identity)
 
     # -- one job ---------------------------------------------------------------------
 
@@ -200,17 +213,18 @@ class HistoryTab:
         running = any(r.status in UNFINISHED for r in records)
         job_id = request.query_params.get("job") if request else None
         tabs = gr.Tabs(selected="history") if job_id else gr.skip()
-        first = (tabs, self.table_rows(records), gr.Timer(active=running))
+        first = (tabs, self.table_rows(records), gr.Timer(active=running),
+                 self.spend_html(identity))
         if not job_id:
             yield *first, *[gr.skip()] * 4
             return
         async for update in self.follow(job_id, identity):
             yield *first, *update
-            first = (gr.skip(),) * 3
+            first = (gr.skip(),) * len(first)
 
     def outputs_on_arrival(self) -> list[Any]:
-        return [self.tabs, self.table, self.timer, self.selected, self.video, self.details,
-                self.share_url]
+        return [self.tabs, self.table, self.timer, self.spend, self.selected, self.video,
+                self.details, self.share_url]
 
     # -- remix and share ---------------------------------------------------------------
 

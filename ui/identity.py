@@ -11,6 +11,7 @@ is its cookie's value (playground/identity.py says why).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -94,10 +95,13 @@ class IdentityBar:
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
 
-    def wire(self, demo: gr.Blocks, table: gr.Dataframe) -> Dependency:
+    def wire(self, demo: gr.Blocks, mine: list[Any],
+              fresh: Callable[[Identity], list[Any]]) -> Dependency:
         """Events: the page's arrival (returned, for what depends on who this is) and
-        Start afresh, which empties `table`."""
-        self.afresh.click(self.start_afresh, None, [self.visitor, self.line, table],
+        Start afresh, which sets the components showing the person's own things (`mine`)
+        to what `fresh` says of the new visitor."""
+        self._fresh = fresh
+        self.afresh.click(self.start_afresh, None, [self.visitor, self.line, *mine],
                           api_visibility="private")
         return demo.load(self.greet, [self.visitor], [self.visitor, self.line, self.afresh],
                          api_visibility="private", queue=False)
@@ -111,11 +115,11 @@ class IdentityBar:
                 gr.Button(visible=not identity.logged_in))
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
-                     ) -> tuple[Any, str, list[Any]]:
+                     ) -> list[Any]:
         kept, identity = arrive(self.app, request, profile, None, afresh=True)
         gr.Info("You start afresh: a new visitor id, an empty history. The jobs of the old "
                 "id stay on the server, seen by nobody.")
-        return kept, introduce(identity, 0), []
+        return [kept, introduce(identity, 0), *self._fresh(identity)]
 
 
 class _Browsers:

@@ -20,7 +20,7 @@ from gradio.processing_utils import save_file_to_cache
 from gradio.utils import get_upload_folder
 
 from playground import catalog
-from playground.errors import InputError, LimitReached, StorageFull
+from playground.errors import InputError, LimitReached, OverBudget, StorageFull
 from playground.events import Event
 from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
@@ -347,7 +347,8 @@ class ModeTab:
             raise gr.Error(plain(self._explain(version, exc)), title="Check the form",
                            print_exception=False) from None
         except LimitReached as exc:
-            title = "Storage full" if isinstance(exc, StorageFull) else "Busy"
+            title = ("Storage full" if isinstance(exc, StorageFull)
+                     else "Budget reached" if isinstance(exc, OverBudget) else "Busy")
             raise gr.Error(str(exc), title=title, print_exception=False) from None
         view = View()
         first = True

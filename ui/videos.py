@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import gradio as gr
 from gradio.route_utils import API_PREFIX
+from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -86,6 +87,9 @@ class _ByName:
         self.app = app
         self.playground = playground
         self.data_dir = playground.settings.data_dir.resolve()
+        # Gradio's upload folder may be inside the data directory (GRADIO_TEMP_DIR): the
+        # page plays uploads from it, and Gradio guards it.
+        self.uploads = Path(get_upload_folder()).resolve()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +130,8 @@ class _ByName:
         if not match:
             return False
         try:
-            return Path(match["path"]).resolve().is_relative_to(self.data_dir)
+            path = Path(match["path"]).resolve()
+            return path.is_relative_to(self.data_dir) and not path.is_relative_to(self.uploads)
         except (OSError, ValueError):
             return True  # a path that cannot even be resolved is served by nobody
 

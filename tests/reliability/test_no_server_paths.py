@@ -39,10 +39,11 @@ def assert_no_server_path(app: RunningApp, places: dict[str, str]) -> None:
     assert hits == [], "\n".join(hits)
 
 
-def assert_plays(url: str) -> None:
-    whole = httpx.get(url, trust_env=False)
+def assert_plays(url: str, cookies: httpx.Cookies) -> None:
+    """A video plays for its owner, known by the cookie the server gave them."""
+    whole = httpx.get(url, cookies=cookies, trust_env=False)
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4", url
-    part = httpx.get(url, headers={"Range": "bytes=100-"}, trust_env=False)
+    part = httpx.get(url, headers={"Range": "bytes=100-"}, cookies=cookies, trust_env=False)
     assert part.status_code == 206 and part.headers["content-type"] == "video/mp4", url
     assert part.content == whole.content[100:]
 
@@ -67,7 +68,7 @@ def test_a_job_through_the_api_names_no_server_path(app: RunningApp, fakefal: Fa
     stream, (_, status, _, video, *_) = run(raw, "an api job")
     assert "Done" in status, status
     assert OPAQUE.fullmatch(video["path"]), video
-    assert_plays(video["url"])
+    assert_plays(video["url"], raw.http.cookies)
     ok, history = raw.call("history")
     assert ok
     places = {"the job's event stream": stream, "the History": json.dumps(history)}
@@ -150,8 +151,9 @@ def test_a_job_in_the_page_names_no_server_path(app: RunningApp, fakefal: FakeFa
                                timeout=30_000)
         played[where] = handle.get_attribute("src")
     assert_no_server_path(app, {f"{where}'s video src": src for where, src in played.items()})
+    cookies = httpx.Cookies({c["name"]: c["value"] for c in context.cookies()})
     for src in played.values():
-        assert_plays(src)
+        assert_plays(src, cookies)
 
     places = {"the page as shown": page.content(), **{f"{w}'s video src": s
                                                        for w, s in played.items()}}

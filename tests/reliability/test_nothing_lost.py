@@ -38,7 +38,8 @@ def test_sigkill_mid_job_then_restart_every_job_lands(fakefal: FakeFal, tmp_path
         assert running_at_fal(fakefal) == 2  # two running, two still queued at the kill
         app.kill()
     with running_app(fakefal.env, tmp_path) as again:
-        client = Client(again.url, verbose=False)
+        # The same API user, back: known by the cookie the server gave them.
+        client = Client(again.url, verbose=False, httpx_kwargs={"cookies": client.cookies})
         done = wait_for(lambda: [r for r in rows(client) if r[3] == "done"]
                         if all(r[3] == "done" for r in rows(client)) else None,
                         timeout=60, what="every job to land after the restart")
