@@ -27,7 +27,8 @@ async def _crowd(url: str, clients: int, tag: str) -> float:
             form = [*FORM[:1], f"{tag} {index}", *FORM[2:]]
             _, status, _, video, *_ = await page.call("text_to_video", form)
             assert "Done" in status, status
-            (await http.get(video["url"])).raise_for_status()  # playable from the app
+            # Playable from the app, by its owner.
+            (await http.get(video["url"], headers=page.headers)).raise_for_status()
 
         began = time.perf_counter()
         await asyncio.gather(*(one(i, page) for i, page in enumerate(pages)))

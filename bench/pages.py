@@ -19,7 +19,13 @@ class Page:
     def __init__(self, http: httpx.AsyncClient, config: dict[str, Any]) -> None:
         self.http = http
         self.session = secrets.token_hex(8)
+        # Each page a visitor of its own, with its own browser cookie, as each browser is
+        # (its first visitor id is its cookie's value, ui/identity.py).
+        self.visitor = secrets.token_urlsafe(32)
+        self.headers = {"cookie": f"pika_browser={self.visitor}"}
         self._states = {c["id"] for c in config["components"] if c.get("type") == "state"}
+        self._visitor = {c["id"] for c in config["components"]
+                         if c.get("type") == "browserstate"}
         self._calls = {d["api_name"]: d for d in config["dependencies"] if d.get("api_name")}
 
     @classmethod
@@ -33,16 +39,19 @@ class Page:
         return pages
 
     async def call(self, api_name: str, values: list[Any]) -> list[Any]:
-        """The outputs of one event; `values` are its non-state inputs, in order."""
+        """The outputs of one event; `values` are its non-state inputs, in order, but for
+        the visitor id, which the page sends itself."""
         dependency = self._calls[api_name]
         given = iter(values)
-        data = [None if i in self._states else next(given) for i in dependency["inputs"]]
+        data = [None if i in self._states else self.visitor if i in self._visitor
+                else next(given) for i in dependency["inputs"]]
         joined = await self.http.post("/gradio_api/queue/join", json={
             "data": data, "fn_index": dependency["id"], "session_hash": self.session,
-            "event_data": None, "trigger_id": None})
+            "event_data": None, "trigger_id": None}, headers=self.headers)
         event_id = joined.raise_for_status().json()["event_id"]
         async with self.http.stream("GET", "/gradio_api/queue/data",
-                                    params={"session_hash": self.session}) as stream:
+                                    params={"session_hash": self.session},
+                                    headers=self.headers) as stream:
             async for line in stream.aiter_lines():
                 if not line.startswith("data:"):
                     continue
