@@ -22,6 +22,7 @@ from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
 from ui.identity import browsers  # noqa: E402
 from ui.serving import serve  # noqa: E402
+from ui.uploads import own_uploads  # noqa: E402
 from ui.videos import by_name  # noqa: E402
 
 settings = Settings.from_env()
@@ -47,8 +48,9 @@ def launch_options(app: Playground) -> dict[str, object]:
         # someone else's video. The queue's max size is the real bound.
         "max_threads": settings.max_queue,
         # Every browser gets an id cookie; results go out by job id to their owner only,
-        # never by their path here (ui/identity.py, ui/videos.py).
-        "app_kwargs": {"middleware": [browsers(), by_name(app)]},
+        # never by their path here, and uploads to the browsers they were handed to
+        # (ui/identity.py, ui/videos.py, ui/uploads.py).
+        "app_kwargs": {"middleware": [browsers(), by_name(app), own_uploads(app)]},
     }
 
 

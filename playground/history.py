@@ -100,6 +100,10 @@ class History:
             # request carries nothing else to say who asks.
             self._db.execute("CREATE TABLE IF NOT EXISTS browsers (browser PRIMARY KEY, "
                              "owner, seen)")
+            # Which browsers were handed each uploaded file (by upload or Remix): a file's
+            # path is its content's hash, so two people may hold the same one.
+            self._db.execute("CREATE TABLE IF NOT EXISTS uploads (path, browser, "
+                             "PRIMARY KEY (path, browser))")
             # A history written by an older version lacks the newer fields: add them, empty.
             have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
             for column in _COLUMNS:
@@ -196,6 +200,17 @@ class History:
             row = self._db.execute("SELECT owner FROM browsers WHERE browser = ?",
                                    (browser,)).fetchone()
         return str(row[0]) if row else None
+
+    def hand(self, paths: list[str], browser: str) -> None:
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO uploads VALUES (?, ?)",
+                                 [(path, browser) for path in paths])
+
+    def holders(self, path: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT browser FROM uploads WHERE path = ?",
+                                    (path,)).fetchall()
+        return {str(row[0]) for row in rows}
 
     def unfinished(self) -> list[JobRecord]:
         marks = ", ".join("?" for _ in UNFINISHED)

@@ -23,6 +23,7 @@ from ui.modes import ModeTab, batched
 from ui.render import View
 from ui.spending import spend_line
 from ui.text import plain, text_view
+from ui.uploads import hand_over
 from ui.videos import Video
 
 COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", "Job"]
@@ -242,7 +243,7 @@ class HistoryTab:
         record = self._visible(job_id, who(self.app, request, profile, visitor))
         if record is None:
             raise gr.Error("Pick a job in the table first.", print_exception=False)
-        return self.remix_updates(record)
+        return hand_over(self.app, request, self.remix_updates(record))
 
     def _own(self, job_id: Any, visitor: Any, request: gr.Request, profile: Any) -> JobRecord:
         identity = who(self.app, request, profile, visitor)

@@ -17,6 +17,7 @@ from playground.history import JobRecord
 from playground.service import Playground
 from ui.history_tab import HistoryTab, settings_list, when
 from ui.text import plain, text_view
+from ui.uploads import hand_over
 from ui.videos import Video
 
 REVOKED = "<p><b>This share link was revoked by its owner.</b> Ask them for a new one.</p>"
@@ -67,10 +68,10 @@ class SharedView:
         return [gr.Column(visible=True), str(token), Video.shared(str(token)),
                 describe_shared(record), gr.Button(visible=True)]
 
-    def remix(self, token: Any) -> list[Any]:
+    def remix(self, token: Any, request: gr.Request) -> list[Any]:
         record, revoked = self.app.history.shared(token) if isinstance(token, str) else (
             None, False)
         if record is None:
             raise gr.Error("This share link was revoked by its owner." if revoked else
                            "No job is shared under this link.", print_exception=False)
-        return self.history.remix_updates(record)
+        return hand_over(self.app, request, self.history.remix_updates(record))

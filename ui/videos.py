@@ -125,15 +125,21 @@ class _ByName:
         file = self.data_dir / record.video
         return file if file.is_file() else None
 
-    def _in_store(self, path: str) -> bool:
-        match = _ANY_FILE.fullmatch(path)
-        if not match:
+    def _in_store(self, route: str) -> bool:
+        named = file_route_path(route)
+        if named is None:
             return False
         try:
-            path = Path(match["path"]).resolve()
+            path = Path(named).resolve()
             return path.is_relative_to(self.data_dir) and not path.is_relative_to(self.uploads)
         except (OSError, ValueError):
             return True  # a path that cannot even be resolved is served by nobody
+
+
+def file_route_path(route: str) -> str | None:
+    """The file a request to Gradio's file route names, if it is one."""
+    match = _ANY_FILE.fullmatch(route)
+    return match["path"] if match else None
 
 
 def by_name(playground: Playground) -> Middleware:

@@ -6,6 +6,7 @@ cookie the server gave it, as gradio_client and a browser do.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from playground.history import History, JobRecord
 from tests.apprunner import RunningApp, running_app
+from tests.builders import IMAGE
 from tests.rawqueue import RawPage
 
 PROMPT = "a private prompt: the red umbrella"
@@ -177,3 +179,25 @@ def test_a_restart_keeps_owners_and_share_links(fakefal_server, tmp_path: Path) 
         video = f"/gradio_api/file=videos/{job_id}.mp4"  # on the new port
         assert other.http.get(video).status_code == 404
         assert owner.http.get(video).status_code == 200
+
+
+def test_an_uploaded_input_answers_the_browsers_it_was_handed_to(visitors) -> None:  # type: ignore[no-untyped-def]
+    owner, other = visitors
+    image = owner.upload(IMAGE)
+    url = f"/gradio_api/file={image['path']}"
+    assert owner.http.get(url).status_code == 200
+    assert other.http.get(url).status_code == 404
+    ok, outputs = owner.call("image_to_video", version="v2.2", prompt="my own picture",
+                             image_url=image)
+    assert ok, outputs
+    # A Remix hands the job's input back as a fresh copy: the owner's alone too.
+    job_id = outputs[3]["url"].rsplit("/", 1)[1].removesuffix(".mp4")
+    assert owner.private("show", None, event_data={"row_value": [job_id], "index": [0, 0],
+                                                   "value": job_id})[0]
+    ok, said = owner.private("remix", None, None)
+    assert ok, said
+    copies = {p for p in re.findall(r'"(/[^"]+\.jpe?g)"', said) if p != image["path"]}
+    assert copies, said
+    for copy in copies:
+        assert owner.http.get(f"/gradio_api/file={copy}").status_code == 200
+        assert other.http.get(f"/gradio_api/file={copy}").status_code == 404
