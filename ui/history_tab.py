@@ -30,8 +30,18 @@ COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", 
 TICK = 3.0  # seconds between refreshes of the table while one of the person's jobs runs
 
 
+STEPS = (("prepare", "preparing"), ("queue", "queued"), ("run", "running"),
+         ("download", "saving"))
+
+
 def when(record: JobRecord) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(record.created))
+
+
+def took(record: JobRecord) -> str:
+    """How long each step took, in the order they happen: "queued 1.2 s, running 30.4 s"."""
+    return ", ".join(f"{label} {record.timings[step]:.1f} s" for step, label in STEPS
+                     if isinstance(record.timings.get(step), int | float))
 
 
 def prompt_of(record: JobRecord) -> str:
@@ -39,21 +49,30 @@ def prompt_of(record: JobRecord) -> str:
 
 
 def settings_list(record: JobRecord) -> str:
-    settings = [f"{plain(name)}: {plain(value)}" for name, value in record.form.items()
-                if name != "seed" and not name.endswith(("_url", "_urls"))]  # seed: above
+    """Every setting but the inputs and the seed (said on its own), named as the form
+    names it."""
+    try:
+        fields = catalog.lookup(record.mode, record.version).properties
+    except KeyError:  # a version since removed from the catalog
+        fields = {}
+    settings = [f"{plain(fields.get(name, {}).get('title') or name)}: {plain(value)}"
+                for name, value in record.form.items()
+                if value not in (None, "") and name != "seed"
+                and not name.endswith(("_url", "_urls"))]
     return "<ul>" + "".join(f"<li>{item}</li>" for item in settings) + "</ul>"
 
 
 def describe(record: JobRecord, status: str | None = None) -> str:
     """A job's details as HTML: every value from a person or from fal goes in escaped."""
     error = f": {plain(record.error)}" if record.error else ""
+    made = f"By {plain(record.owner_name)}, {when(record)}" if record.owner_name else \
+        f"Made {when(record)}"
     lines = [f"<b>{catalog.MODES.get(record.mode)}</b> · {plain(record.version)} · "
-             f"{plain(record.endpoint)}",
+             f"{plain(record.endpoint)}", made,
              status or f"Status: <b>{plain(record.status)}</b>{error}",
-             f"Seed: {plain(record.seed)} · request {plain(record.request_id)}",
-             f"Timings: {plain(record.timings)}"]
-    if record.owner_name:
-        lines.insert(1, f"By {plain(record.owner_name)} · {when(record)}")
+             f"Seed: {plain(record.seed)} · request {plain(record.request_id)}"]
+    if took(record):
+        lines.append(f"Took: {took(record)}")
     if record.removed:
         lines.append(f"{plain(record.removed.capitalize())}; Remix still puts its settings "
                      "back.")
