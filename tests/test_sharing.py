@@ -71,6 +71,7 @@ def row(page, text: str):  # type: ignore[no-untyped-def]
 def test_each_person_sees_only_their_own_jobs(people, video_url: str) -> None:  # type: ignore[no-untyped-def]
     owner, other = people
     assert "Visitor on this browser" in owner.locator("#whoami").inner_text()
+    assert owner.locator("footer").get_by_text("API").first.is_visible()  # for developers
     owner.reload()  # the visitor id lives in the browser: a reload keeps the history
     open_history(owner)
     row(owner, PROMPT).wait_for(timeout=15_000)

@@ -22,7 +22,6 @@ from ui.videos import send_by_name
 
 CSS = """
 .job-status { min-height: 2.5em; }
-footer { display: none !important; }
 """ + TEXT_CSS
 PRESET_MEDIA = PRESETS / "media"
 CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()

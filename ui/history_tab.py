@@ -106,9 +106,10 @@ class HistoryTab:
                             "see them. Click a row." if not self.team else
                             "Your team's jobs land here, even if their page was closed. "
                             "Click a row.")
-            self.spend = text_view("", elem_id="history-spend")
+            self.spend = text_view("", label="Spend", elem_id="history-spend")
             self.table = gr.Dataframe(headers=self.columns, value=[], interactive=False,
-                                      wrap=True, max_height=420, elem_id="history-table")
+                                      label="Jobs", show_label=False, wrap=True,
+                                      max_height=420, elem_id="history-table")
             self.timer = gr.Timer(TICK, active=False)
             self.selected = gr.State(None)
             with gr.Row(equal_height=False):

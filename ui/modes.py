@@ -143,11 +143,13 @@ class ModeTab:
                         self.stop_button = gr.Button("Stop", variant="stop",
                                                      elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
-                    self.status = text_view("Ready.", elem_classes=["job-status"],
+                    # Labels name the API's outputs (a page shows none for HTML).
+                    self.status = text_view("Ready.", label="Status",
+                                            elem_classes=["job-status"],
                                             elem_id=f"{self.mode}-status")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
-                    self.info = text_view("", elem_id=f"{self.mode}-info")
+                    self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
             self._examples()
