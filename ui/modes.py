@@ -67,7 +67,7 @@ async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
                 return
             yield batch  # type: ignore[misc]
     finally:
-        # The page went away or pressed Stop: let go of the job, never of the job's task.
+        # The page went away: let go of the job, never of the job's task.
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -140,11 +140,14 @@ class ModeTab:
                     with gr.Row():
                         self.run_button = gr.Button("Generate", variant="primary",
                                                     elem_id=f"{self.mode}-run")
-                        self.stop_button = gr.Button("Stop", variant="stop",
+                        self.stop_button = gr.Button("Stop", variant="stop", interactive=False,
                                                      elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
                     self.status = text_view("Ready.", elem_classes=["job-status"],
                                             elem_id=f"{self.mode}-status")
+                    # What Stop answered: apart from the status, which the job's own events
+                    # keep rewriting while it runs on.
+                    self.note = text_view("", elem_id=f"{self.mode}-note")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
                     self.info = text_view("", elem_id=f"{self.mode}-info")
@@ -253,7 +256,8 @@ class ModeTab:
 
     def _wire(self) -> None:
         api = _api_name(self.mode)
-        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems]
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
+                   self.stop_button]
         # run() yields values exactly as the page takes them. Gradio would otherwise hand
         # each output of each update to a worker thread to postprocess (four thread hops per
         # update, a fifth of the app's work per job in a crowd) and probe the finished video
@@ -265,10 +269,14 @@ class ModeTab:
         # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
         # page does not run `.then` after a queued event that raised.
         for after in (self.run_event.success, self.run_event.failure):
-            after(self.mark, [self.problems], list(self.widgets.values()),
+            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
                   api_visibility="private", queue=False)
-        self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.status],
-                               cancels=[self.run_event],
+        # The last Stop's answer belongs to the last job: cleared in the page, at no cost.
+        self.run_button.click(None, None, self.note, js="() => ''", queue=False)
+        # No `cancels=`: that would end the page's following, not the job, which the server
+        # runs on (and fal charges for once it runs). The following ends with the job's own
+        # last event, which a Stop that works (queued, or not yet sent) brings at once.
+        self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.note],
                                api_name=f"stop_{api}", concurrency_limit=None)
         self.version.change(self.switch_version, [self.version],
                             [self.about, *self.widgets.values()], api_visibility="private",
@@ -342,27 +350,35 @@ class ModeTab:
                                             owner=identity)
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
-            yield *[gr.skip()] * 5, {exc.field: exc.message}
+            yield *[gr.skip()] * 5, {exc.field: exc.message}, gr.skip()
             # The message may quote what was typed, and a toast takes HTML.
             raise gr.Error(plain(self._explain(version, exc)), title="Check the form",
                            print_exception=False) from None
         except LimitReached as exc:
             title = "Storage full" if isinstance(exc, StorageFull) else "Busy"
             raise gr.Error(str(exc), title=title, print_exception=False) from None
+        async for update in self.follow(job.record.id):
+            yield update
+
+    async def follow(self, job_id: str) -> AsyncIterator[tuple[Any, ...]]:
+        """The run's outputs as the job moves, until its last event."""
         view = View()
         first = True
         # No update of its own before the job's first event, which comes at once: one page
         # update fewer per job, at the moment a crowd presses Generate together.
-        async for batch in batched(self.app.jobs.follow(job.record.id)):
+        async for batch in batched(self.app.jobs.follow(job_id)):
             for event in batch:
                 view.apply(event)
             # Components get plain values: Gradio 6 answers a gr.skip() for one by building
             # a new component and its whole config. States are the other way round: setting
             # one rebuilds its config, skipping it costs nothing. So they are set only when
             # they change (the job id once; the field complaints at the start and the end).
-            yield (job.record.id if first else gr.skip(), view.status_line(),
+            # Stop is enabled once; after that its label is the cheap plain value, and the
+            # run's end disables it (mark).
+            yield (job_id if first else gr.skip(), view.status_line(),
                    "\n".join(view.logs), Video.of(view.video), view.info,
-                   view.fields if first or view.finished else gr.skip())
+                   view.fields if first or view.finished else gr.skip(),
+                   gr.Button(interactive=True) if first else "Stop")
             first = False
 
     def _person(self, request: gr.Request, identity: Identity) -> Person:
@@ -380,7 +396,7 @@ class ModeTab:
                 if text and text.startswith(prefix):
                     text = text[len(prefix):].lstrip(" :")
             updates.append(gr.update(label=f"{label} ⚠ {text}" if text else label))
-        return updates
+        return [*updates, gr.Button(interactive=False)]
 
     def _explain(self, version: str, exc: InputError) -> str:
         """The message with the field's label in front, as the person sees the form."""
@@ -398,7 +414,10 @@ class ModeTab:
         # Only the owner stops a job, whatever session id a caller presents.
         if record is None or record.owner != who(self.app, request, profile, visitor).owner:
             return "Nothing to stop."
-        return f"<b>{plain(await self.app.jobs.stop(record.id))}</b>"
+        said = await self.app.jobs.stop(record.id)
+        if "will finish" in said:  # too late to stop: the page goes on following it
+            said += " Its video shows here when it lands."
+        return f"<b>{plain(said)}</b>"
 
     # -- presets and remix -------------------------------------------------------
 

@@ -1,0 +1,91 @@
+"""The page as people use it (issue 13): Stop on a running job, a reload mid-job, switching
+version, picking an effect, and what a download is called. Real Chromium against the fake
+fal cloud with the server's key; screenshots in `artifacts/screenshots/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.chromium import launched, needs_chromium
+from tests.fakefal import FakeFal
+from tests.test_browser import ARTIFACTS, VIEWPORTS, prompt
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with launched() as browser:
+        yield browser
+
+
+def open_page(browser, url: str, viewport: str = "desktop"):  # type: ignore[no-untyped-def]
+    page = browser.new_context(viewport=VIEWPORTS[viewport]).new_page()
+    page.goto(url)
+    page.locator("[role=tablist]").wait_for()
+    return page
+
+
+@pytest.fixture
+def page(browser, app):  # type: ignore[no-untyped-def]
+    page = open_page(browser, app.url)
+    yield page
+    page.context.close()
+
+
+def playing(page, selector: str) -> str:  # type: ignore[no-untyped-def]
+    video = page.locator(selector)
+    video.wait_for(state="attached", timeout=60_000)
+    handle = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
+                           timeout=30_000)
+    return page.evaluate("v => v.currentSrc", handle)
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def field(page, mode: str, name: str):  # type: ignore[no-untyped-def]
+    return page.locator(f"#{mode}-{name}").locator("textarea, input").first
+
+
+def test_stop_on_a_running_job_says_it_finishes_and_shows_its_video(  # type: ignore[no-untyped-def]
+        page, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=0, run_time=4.0)
+    stop = page.locator("#text-to-video-stop")
+    expect(stop).to_be_disabled()  # nothing runs yet
+    prompt(page, "text-to-video", "a lantern that keeps burning")
+    page.locator("#text-to-video-run").click()
+    status = page.locator("#text-to-video-status")
+    status.get_by_text("Running").wait_for(timeout=30_000)
+    expect(stop).to_be_enabled()
+    stop.click()
+    said = page.locator("#text-to-video-note")
+    said.get_by_text("cannot stop").wait_for(timeout=15_000)
+    assert "charged" in said.inner_text()
+    shot(page, "stop-running-desktop")
+    playing(page, "#text-to-video-result video")  # still followed: the paid video lands
+    status.get_by_text("Done").wait_for(timeout=15_000)
+    assert page.locator("#text-to-video-status, #text-to-video-info, #text-to-video-result"
+                        ).get_by_text("Error", exact=True).count() == 0
+    expect(stop).to_be_disabled()
+    assert fakefal.count("submit") == 1
+
+
+def test_stop_on_a_queued_job_cancels_it_and_the_tab_says_so(  # type: ignore[no-untyped-def]
+        page, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=30, queue_step=1.0)
+    prompt(page, "text-to-video", "a long wait")
+    page.locator("#text-to-video-run").click()
+    status = page.locator("#text-to-video-status")
+    status.get_by_text("Queued").wait_for(timeout=30_000)
+    page.locator("#text-to-video-stop").click()
+    status.get_by_text("Stopped").wait_for(timeout=30_000)  # the job's own last event
+    assert fakefal.count("cancel") == 1
+    expect(page.locator("#text-to-video-stop")).to_be_disabled()
