@@ -82,6 +82,19 @@ def _integer(name: str, prop: Schema, value: Any) -> int:
     return value
 
 
+def accepts(name: str, prop: Schema, value: Any) -> bool:
+    """Whether the request builder takes `value` for `prop` (a choice among its options, a
+    whole number within its bounds); any other kind of value is judged at Generate."""
+    try:
+        if "enum" in prop:
+            _enum(name, prop, value)
+        elif prop.get("type") == "integer":
+            _integer(name, prop, value)
+    except InputError:
+        return False
+    return True
+
+
 def _enum(name: str, prop: Schema, value: Any) -> str:
     options = prop["enum"]
     # Numbers are accepted for string enums ("5" vs 5): the form means the same thing.

@@ -89,3 +89,28 @@ def test_stop_on_a_queued_job_cancels_it_and_the_tab_says_so(  # type: ignore[no
     status.get_by_text("Stopped").wait_for(timeout=30_000)  # the job's own last event
     assert fakefal.count("cancel") == 1
     expect(page.locator("#text-to-video-stop")).to_be_disabled()
+
+
+def test_switching_version_keeps_what_the_new_version_accepts(page) -> None:  # type: ignore[no-untyped-def]
+    mode = "text-to-video"
+    page.locator(f"#{mode}-version").get_by_label("v2.5", exact=True).check()
+    prompt(page, mode, "a fox in the snow")
+    field(page, mode, "negative_prompt").fill("blurry, watermark")
+    page.locator(f"#{mode}-duration").get_by_label("10", exact=True).check()
+    page.locator(f"#{mode}-resolution").get_by_label("480p", exact=True).check()
+    about = page.locator(f"#{mode}-about")
+
+    page.locator(f"#{mode}-version").get_by_label("v2.2", exact=True).check()
+    about.get_by_text("fal-ai/pika/v2.2/text-to-video").wait_for(timeout=10_000)
+    expect(field(page, mode, "negative_prompt")).to_have_value("blurry, watermark")
+    expect(page.locator(f"#{mode}-duration").get_by_label("10", exact=True)).to_be_checked()
+    expect(page.locator(f"#{mode}-resolution").get_by_label("720p", exact=True)).to_be_checked()
+    assert "Resolution" in about.inner_text() and "480p" in about.inner_text()
+    assert "Duration" not in about.inner_text()
+
+    page.locator(f"#{mode}-version").get_by_label("v2.1", exact=True).check()
+    about.get_by_text("fal-ai/pika/v2.1/text-to-video").wait_for(timeout=10_000)
+    expect(field(page, mode, "prompt")).to_have_value("a fox in the snow")
+    expect(field(page, mode, "negative_prompt")).to_have_value("blurry, watermark")
+    expect(page.locator(f"#{mode}-duration").get_by_label("10", exact=True)).to_be_checked()
+    shot(page, "switch-version-desktop")

@@ -24,6 +24,7 @@ from playground.errors import InputError, LimitReached, StorageFull
 from playground.events import Event
 from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
+from playground.requests import accepts
 from playground.service import Playground
 from ui.identity import who
 from ui.keys import key_for
@@ -131,7 +132,7 @@ class ModeTab:
                                                     value=first.version, label="Model version",
                                                     visible=len(self.endpoints) > 1,
                                                     elem_id=f"{self.mode}-version"))
-                    self.about = gr.Markdown(self._about(first))
+                    self.about = gr.Markdown(self._about(first), elem_id=f"{self.mode}-about")
                     self.widgets = {n: self._widget(n, first) for n in self.names}
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
                     if self.keyframes:
@@ -155,6 +156,7 @@ class ModeTab:
                                            interactive=False, autoscroll=True)
             self._examples()
         self._labels = {n: w.label for n, w in self.widgets.items()}
+        self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
@@ -278,7 +280,10 @@ class ModeTab:
         # last event, which a Stop that works (queued, or not yet sent) brings at once.
         self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.note],
                                api_name=f"stop_{api}", concurrency_limit=None)
-        self.version.change(self.switch_version, [self.version],
+        # The values go along (files excepted: kept as they are) so that what the person set
+        # stays wherever the new version takes it.
+        self.version.change(self.switch_version,
+                            [self.version, *(self.widgets[n] for n in self._judged)],
                             [self.about, *self.widgets.values()], api_visibility="private",
                             queue=False)
         price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
@@ -311,11 +316,38 @@ class ModeTab:
         handler.__annotations__ = {"request": gr.Request, "profile": gr.OAuthProfile | None}
         return handler
 
-    def switch_version(self, version: str) -> list[Any]:
+    def switch_version(self, version: str, *values: Any) -> list[Any]:
+        """The form for `version`: every value it accepts stays, a value set by the person
+        that it lacks goes back to its default (or away, with its field), and the line under
+        the version says which."""
         endpoint = catalog.lookup(self.mode, version)
-        return [self._about(endpoint),
-                *(update_for(endpoint.properties.get(n), self._choices.get(n))
-                  for n in self.names)]
+        given = dict(zip(self._judged, values, strict=True))
+        updates, changed = [], []
+        for name in self.names:
+            prop = endpoint.properties.get(name)
+            value = given.get(name)
+            untouched = name not in given or self._untouched(name, value)
+            keep = not untouched and prop is not None and accepts(name, prop, value)
+            updates.append(update_for(prop, self._choices.get(name), keep=keep))
+            if untouched or keep:
+                continue
+            label = self._labels[name]
+            if prop is None:
+                changed.append(f"{label} (not a setting of {version})")
+            else:
+                # Only the catalog's own words: a typed value is never Markdown.
+                was = f"no {value}: " if str(value) in self._choices.get(name, []) else ""
+                changed.append(f"{label} ({was}now {prop.get('default', 'blank')})")
+        about = self._about(endpoint)
+        if changed:
+            about += f"\n\nReset for {version}: " + "; ".join(changed) + "."
+        return [about, *updates]
+
+    def _untouched(self, name: str, value: Any) -> bool:
+        """Blank, or a version's own default: what the person left as the form had it."""
+        defaults = {str(e.properties[name].get("default")) for e in self.endpoints
+                    if name in e.properties and "default" in e.properties[name]}
+        return value is None or not str(value).strip() or str(value) in defaults
 
     def form_values(self, version: str, values: list[Any]) -> dict[str, Any]:
         """Widget values -> the chosen endpoint's fields, as the request builder takes them."""
