@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.chromium import launched, needs_chromium
 from tests.fakefal import FakeFal
-from tests.test_browser import ARTIFACTS, VIEWPORTS, prompt
+from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, click_tab, prompt, upload
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -89,6 +89,49 @@ def test_stop_on_a_queued_job_cancels_it_and_the_tab_says_so(  # type: ignore[no
     status.get_by_text("Stopped").wait_for(timeout=30_000)  # the job's own last event
     assert fakefal.count("cancel") == 1
     expect(page.locator("#text-to-video-stop")).to_be_disabled()
+
+
+def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-untyped-def]
+        browser, app, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=3, queue_step=1.0, run_time=8.0)
+    page = open_page(browser, app.url)
+    joins: list[str] = []
+    page.on("request", lambda r: joins.append(r.url) if "/queue/join" in r.url else None)
+    try:
+        joins.clear()
+        with page.expect_request(lambda r: "/queue/join" in r.url):  # the History's
+            page.reload()  # nothing runs: the page's load costs what it did
+        page.locator("#whoami").get_by_text("Visitor").wait_for(timeout=15_000)
+        click_tab(page, "Image to video")
+        upload(page, "#image-to-video-image_url", MEDIA / "sailboat.jpg")
+        page.locator("#image-to-video-version").get_by_label("v2.1", exact=True).check()
+        prompt(page, "image-to-video", "come back to me: the boat turns")
+        field(page, "image-to-video", "seed").fill("4321")
+        idle_joins = len(joins)  # counted while the form was filled in
+        page.locator("#image-to-video-run").click()
+        status = page.locator("#image-to-video-status")
+        status.get_by_text("Queued").wait_for(timeout=30_000)
+        joins.clear()
+        page.reload()
+        status.get_by_text("Queued").or_(status.get_by_text("Running")).first.wait_for(
+            timeout=30_000)
+        expect(page.locator("#image-to-video-stop")).to_be_enabled()
+        box = field(page, "image-to-video", "prompt")
+        expect(box).to_be_visible()  # its tab, open
+        expect(box).to_have_value("come back to me: the boat turns")
+        expect(field(page, "image-to-video", "seed")).to_have_value("4321")
+        assert page.locator("#image-to-video-version").get_by_label(
+            "v2.1", exact=True).is_checked()
+        page.locator("#image-to-video-image_url img").wait_for(timeout=15_000)
+        shot(page, "reload-mid-job-desktop")
+        playing(page, "#image-to-video-result video")
+        status.get_by_text("Done").wait_for(timeout=15_000)
+        assert page.locator("#image-to-video-info").get_by_text("seed 4321").count() == 1
+        # One queued event more than an idle load, for every tab together.
+        assert len(joins) == idle_joins + 1, (idle_joins, joins)
+        assert fakefal.count("submit") == 1
+    finally:
+        page.context.close()
 
 
 def test_switching_version_keeps_what_the_new_version_accepts(page) -> None:  # type: ignore[no-untyped-def]

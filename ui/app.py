@@ -43,6 +43,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         shared = SharedView(app)  # first on the page: what a share link opens
         shared.build()
         key_state = build_key_section(app, visitor)
+        # Outside the Tabs: a tab not yet opened has nothing of its own running in the page.
+        resume = {mode: gr.Timer(0.2, active=False) for mode in catalog.MODES}
         mode_tabs: dict[str, ModeTab] = {}
         with gr.Tabs() as tabs:
             for mode in catalog.MODES:
@@ -54,7 +56,9 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
-        arrival = bar.wire(demo, history.table)
+        for mode, mode_tab in mode_tabs.items():
+            mode_tab.wire_reattach(tabs, resume[mode])
+        arrival = bar.wire(demo, history.table, resume)
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),

@@ -74,8 +74,8 @@ def introduce(identity: Identity, running: int) -> str:
         text += (" · your history is kept for this browser only (clearing its site data "
                  "loses it)")
     if running:
-        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: open the History "
-                 "tab to follow them")
+        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: the newest is "
+                 "followed in its tab, the History tab follows each")
     return text
 
 
@@ -94,21 +94,30 @@ class IdentityBar:
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
 
-    def wire(self, demo: gr.Blocks, table: gr.Dataframe) -> Dependency:
+    def wire(self, demo: gr.Blocks, table: gr.Dataframe,
+             resume: dict[str, gr.Timer]) -> Dependency:
         """Events: the page's arrival (returned, for what depends on who this is) and
-        Start afresh, which empties `table`."""
+        Start afresh, which empties `table`. `resume` holds, per mode, the timer whose tick
+        brings a running job of that mode back to its tab (ModeTab.wire_reattach)."""
+        self.resume = resume
         self.afresh.click(self.start_afresh, None, [self.visitor, self.line, table],
                           api_visibility="private")
-        return demo.load(self.greet, [self.visitor], [self.visitor, self.line, self.afresh],
+        return demo.load(self.greet, [self.visitor],
+                         [self.visitor, self.line, self.afresh, *resume.values()],
                          api_visibility="private", queue=False)
 
     def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
-              ) -> tuple[Any, str, Any]:
+              ) -> tuple[Any, ...]:
         kept, identity = arrive(self.app, request, profile, visitor)
-        running = sum(1 for r in self.app.history.seen_by(identity, limit=50)
-                      if r.status in UNFINISHED and r.owner == identity.owner)
-        return (kept if kept != visitor else gr.skip(), introduce(identity, running),
-                gr.Button(visible=not identity.logged_in))
+        running = [r for r in self.app.history.seen_by(identity, limit=50)
+                   if r.status in UNFINISHED and r.owner == identity.owner]
+        # The newest running job goes back to its tab: its mode's timer starts. The others
+        # get their interval as it is, a plain value: nothing is built, nothing ticks.
+        newest = running[0].mode if running else None
+        resumed = [gr.Timer(active=True) if mode == newest else timer.value
+                   for mode, timer in self.resume.items()]
+        return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),
+                gr.Button(visible=not identity.logged_in), *resumed)
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
                      ) -> tuple[Any, str, list[Any]]:

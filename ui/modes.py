@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.errors import InputError, LimitReached, StorageFull
 from playground.events import Event
+from playground.history import UNFINISHED
 from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
 from playground.requests import accepts
@@ -293,6 +295,42 @@ class ModeTab:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
 
+    def wire_reattach(self, tabs: gr.Tabs, timer: gr.Timer) -> None:
+        """After a reload, the person's running job comes back to this tab. The page's
+        arrival starts `timer` only when one of their jobs of this mode runs
+        (IdentityBar.greet): its one tick puts the job's form back, then follows the job.
+        A page with nothing running sends nothing more."""
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
+                   self.stop_button]
+        form = timer.tick(self.reattach, [self.visitor], [timer, tabs, *self._inputs(),
+                                                          self.job_id],
+                          api_visibility="private", queue=False, trigger_mode="once")
+        follow = form.success(self.follow_again, [self.job_id], outputs,
+                              api_visibility="private")
+        for after in (follow.success, follow.failure):
+            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
+                  api_visibility="private", queue=False)
+
+    def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
+                 ) -> list[Any]:
+        """The form of the person's newest running job of this mode, as it was sent."""
+        identity = who(self.app, request, profile, visitor)
+        running = [r for r in self.app.history.seen_by(identity, limit=50)
+                   if r.mode == self.mode and r.status in UNFINISHED
+                   and r.owner == identity.owner]
+        if not running:  # it ended in the moment since the page arrived
+            raise gr.Error("That job has just ended: the History tab has it.",
+                           title="Nothing running", print_exception=False)
+        record = running[0]
+        return [gr.Timer(active=False), gr.Tabs(selected=self.mode),
+                *self.fill(record.version, record.form), record.id]
+
+    async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
+        record = self.app.history.get(job_id) if job_id else None
+        if record:  # job_id is set by `reattach`, for the person's own job only
+            async for update in self.follow(record.id, since=record.created):
+                yield update
+
     def _named(self, run: Any) -> Any:
         """`run` with one named parameter per input, so API callers see real field names."""
 
@@ -392,9 +430,13 @@ class ModeTab:
         async for update in self.follow(job.record.id):
             yield update
 
-    async def follow(self, job_id: str) -> AsyncIterator[tuple[Any, ...]]:
-        """The run's outputs as the job moves, until its last event."""
+    async def follow(self, job_id: str, since: float | None = None
+                     ) -> AsyncIterator[tuple[Any, ...]]:
+        """The run's outputs as the job moves, until its last event. The clock counts from
+        `since` (a wall-clock time): a page that comes back to a job shows its true age."""
         view = View()
+        if since is not None:
+            view.started -= max(time.time() - since, 0.0)
         first = True
         # No update of its own before the job's first event, which comes at once: one page
         # update fewer per job, at the moment a crowd presses Generate together.
