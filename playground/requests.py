@@ -35,6 +35,10 @@ class Request:
         return kinds
 
 
+# What to say of a required choice left unpicked, in the words of the form.
+PICK = {"pikaffect": "pick an effect"}
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -187,7 +191,8 @@ def build_request(
             continue  # needs the keyframe count, checked below
         if _blank(value):
             if name in endpoint.required:
-                raise InputError(name, f"{_label(name, prop)} is required.")
+                pick = f": {PICK.get(name, 'pick one')}" if "enum" in prop else ""
+                raise InputError(name, f"{_label(name, prop)} is required{pick}.")
             if "default" in prop:
                 # A cleared text field means "none", not "fal's default".
                 cleared = isinstance(value, str) and "enum" not in prop

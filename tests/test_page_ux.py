@@ -157,3 +157,31 @@ def test_switching_version_keeps_what_the_new_version_accepts(page) -> None:  # 
     expect(field(page, mode, "negative_prompt")).to_have_value("blurry, watermark")
     expect(page.locator(f"#{mode}-duration").get_by_label("10", exact=True)).to_be_checked()
     shot(page, "switch-version-desktop")
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_an_effect_is_picked_never_preselected_nor_typed(  # type: ignore[no-untyped-def]
+        browser, app, fakefal: FakeFal, viewport: str) -> None:
+    page = open_page(browser, app.url, viewport)
+    try:
+        click_tab(page, "Effects")
+        effects = page.locator("#effects-pikaffect")
+        effects.get_by_label("Melt", exact=True).wait_for(timeout=10_000)
+        assert effects.locator("input[type=radio]").count() == 16
+        assert effects.locator("input:checked").count() == 0  # fal has no default
+        assert effects.locator("input[type=text], textarea").count() == 0  # no typing
+        upload(page, "#effects-image_url", MEDIA / "teacup.jpg")
+        page.locator("#effects-image_url img").wait_for(timeout=15_000)
+        page.locator("#effects-run").click()
+        page.get_by_text("pick an effect").first.wait_for(timeout=15_000)
+        effects.get_by_text("Pikaffect ⚠").wait_for(timeout=15_000)
+        assert fakefal.count() == 0
+        effects.scroll_into_view_if_needed()
+        shot(page, f"effects-{viewport}")
+        effects.get_by_label("Melt", exact=True).check()
+        page.locator("#effects-run").click()
+        playing(page, "#effects-result video")
+        [submit] = fakefal.find("submit")
+        assert submit.body["pikaffect"] == "Melt"
+    finally:
+        page.context.close()

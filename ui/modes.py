@@ -170,7 +170,8 @@ class ModeTab:
             # answers a value this version lacks, naming the field. An integer field that
             # shares the widget (v2.1's duration) picks from the same options.
             prop["enum"] = options
-            prop["default"] = str(prop.get("default", options[0]))
+            if "default" in prop:  # where fal has none (an effect), nothing is picked for them
+                prop["default"] = str(prop["default"])
             self._choices[name] = options
         widget = widget_for(name, prop, shown=name in endpoint.properties)
         widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests

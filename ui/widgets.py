@@ -33,7 +33,10 @@ def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.
         return gr.Video(label=label, sources=["upload"], height=260, visible=shown)
     if "enum" in prop:
         options = prop["enum"]
-        if len(options) <= 3:
+        if len(options) <= 3 or "default" not in prop:
+            # Without a default (fal has none for an effect) every choice is in view, named,
+            # and none is taken for the person: a dropdown would preselect one and take
+            # typing ("Mel" + Enter ran its first match).
             return lenient(gr.Radio(options, value=prop.get("default") if shown else None,
                                     label=label, info=info, visible=shown))
         return lenient(gr.Dropdown(options, value=prop.get("default", options[0]) if shown
