@@ -185,3 +185,27 @@ def test_an_effect_is_picked_never_preselected_nor_typed(  # type: ignore[no-unt
         assert submit.body["pikaffect"] == "Melt"
     finally:
         page.context.close()
+
+
+def test_a_download_says_what_it_is(page, fakefal: FakeFal) -> None:  # type: ignore[no-untyped-def]
+    mode = "text-to-video"
+    page.locator(f"#{mode}-version").get_by_label("v2.2", exact=True).check()
+    prompt(page, mode, "a paper boat, named")
+    field(page, mode, "seed").fill("1234")
+    page.locator(f"#{mode}-run").click()
+    src = playing(page, f"#{mode}-result video")
+    job_id = src.rsplit("/", 1)[1].removesuffix(".mp4")
+    assert src.endswith(f"/gradio_api/file=videos/{job_id}.mp4")  # the owner check's URL
+    page.locator(f"#{mode}-result").hover()
+    with page.expect_download() as download:
+        page.locator(f"#{mode}-result").get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "pika-v2-2-text-to-video-seed-1234.mp4"
+    # Saved from the History too: the name comes with the file, wherever it is played.
+    page.get_by_role("tab", name="History", exact=True).click()
+    page.locator("#history-table").get_by_text("a paper boat, named").locator(
+        "visible=true").first.click()
+    playing(page, "#history-video video")
+    page.locator("#history-video").hover()
+    with page.expect_download() as again:
+        page.locator("#history-video").get_by_role("button", name="Download").click()
+    assert again.value.suggested_filename == download.value.suggested_filename
