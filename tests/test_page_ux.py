@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from playground import catalog
 from tests.chromium import launched, needs_chromium
 from tests.fakefal import FakeFal
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, click_tab, prompt, upload
@@ -209,3 +210,23 @@ def test_a_download_says_what_it_is(page, fakefal: FakeFal) -> None:  # type: ig
     with page.expect_download() as again:
         page.locator("#history-video").get_by_role("button", name="Download").click()
     assert again.value.suggested_filename == download.value.suggested_filename
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_preset_brings_its_rows_total_and_price(browser, app, viewport: str) -> None:  # type: ignore[no-untyped-def]
+    page = open_page(browser, app.url, viewport)
+    try:
+        click_tab(page, "Keyframes")
+        page.get_by_role("button", name="Dawn to night (3 keyframes)").click()
+        page.locator("#keyframes-image_urls img").nth(2).wait_for(timeout=15_000)
+        expect(page.locator("#keyframes-t2-prompt")).to_be_visible()  # 3 images: 2 steps
+        expect(page.locator("#keyframes-t3-prompt")).to_be_hidden()
+        expect(page.locator("#keyframes-total")).to_contain_text("10 s")
+        endpoint = catalog.lookup("keyframes", "v2.2")
+        price = catalog.estimate_price(endpoint, {"resolution": "720p", "transitions": [
+            {"duration": 5}, {"duration": 5}]})
+        expect(page.get_by_text(f"Price: {price}")).to_be_visible()
+        page.locator("#keyframes-total").scroll_into_view_if_needed()
+        shot(page, f"keyframes-preset-{viewport}")
+    finally:
+        page.context.close()

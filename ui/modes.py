@@ -225,9 +225,9 @@ class ModeTab:
             shown = [gr.update(visible=i < count - 1) for i in range(MAX_TRANSITIONS)]
             return [*shown, self._total(count, list(seconds))]
 
+        self._layout = (layout, [gallery, *seconds_boxes], [*rows, self.total])
         for trigger in (gallery.change, *(s.change for s in seconds_boxes)):
-            trigger(layout, [gallery, *seconds_boxes], [*rows, self.total],
-                    api_visibility="private", queue=False)
+            trigger(*self._layout, api_visibility="private", queue=False)
 
     # -- text --------------------------------------------------------------------
 
@@ -295,6 +295,14 @@ class ModeTab:
         for widget in price_inputs:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
+        # A preset's values reach the widgets without their change events (a gallery's
+        # never fires): what follows from them is brought up to date after it.
+        filled = self._preset_filled
+        if filled and self.keyframes:
+            filled = filled.then(*self._layout, api_visibility="private", queue=False)
+        if filled:
+            filled.then(self._price, price_inputs, self.price, api_visibility="private",
+                        queue=False)
 
     def wire_reattach(self, tabs: gr.Tabs, timer: gr.Timer) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
@@ -498,6 +506,7 @@ class ModeTab:
 
     def _examples(self) -> None:
         path = PRESETS / f"{self.mode}.json"
+        self._preset_filled: Any = None
         if not path.exists():
             return
         presets = json.loads(path.read_text())
@@ -514,8 +523,10 @@ class ModeTab:
                     value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
-        gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing runs)",
-                    example_labels=[p["label"] for p in presets], cache_examples=False)
+        examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing "
+                               "runs)", example_labels=[p["label"] for p in presets],
+                               cache_examples=False)
+        self._preset_filled = examples.load_input_event
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""
