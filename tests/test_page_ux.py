@@ -5,6 +5,7 @@ fal cloud with the server's key; screenshots in `artifacts/screenshots/`.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -228,5 +229,51 @@ def test_a_preset_brings_its_rows_total_and_price(browser, app, viewport: str) -
         expect(page.get_by_text(f"Price: {price}")).to_be_visible()
         page.locator("#keyframes-total").scroll_into_view_if_needed()
         shot(page, f"keyframes-preset-{viewport}")
+    finally:
+        page.context.close()
+
+
+def selected_frame(page) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The highlighted keyframe: its place as the gallery says it, and its file's name."""
+    thumb = page.locator("#keyframes-image_urls .thumbnail-item.selected").first
+    src = thumb.locator("img").get_attribute("src") or ""
+    return thumb.get_attribute("aria-label") or "", src.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_keyframe_moves_follow_the_image_and_a_sixth_is_refused(  # type: ignore[no-untyped-def]
+        browser, app, tmp_path, viewport: str) -> None:
+    frames = []
+    for i, name in enumerate(["dawn-hills", "sailboat", "night-city", "teacup", "dawn-hills",
+                              "sailboat"]):
+        frames.append(tmp_path / f"frame-{i + 1}.jpg")
+        shutil.copy(MEDIA / f"{name}.jpg", frames[-1])
+    page = open_page(browser, app.url, viewport)
+    try:
+        click_tab(page, "Keyframes")
+        gallery = page.locator("#keyframes-image_urls")
+        upload(page, "#keyframes-image_urls", *frames)
+        page.get_by_text("1 left out").first.wait_for(timeout=15_000)
+        expect(gallery.locator(".thumbnail-item")).to_have_count(5)
+        assert "frame-6" not in gallery.inner_html()
+
+        # The controls sit with the gallery: right under it, above the rest of the form.
+        earlier = page.get_by_role("button", name="◀ Move earlier")
+        below = earlier.bounding_box()["y"] - (gallery.bounding_box()["y"]
+                                               + gallery.bounding_box()["height"])
+        assert 0 <= below < 60, below
+        assert earlier.bounding_box()["y"] < page.locator("#keyframes-prompt").bounding_box()["y"]
+
+        gallery.get_by_label("Thumbnail 1 of 5").click()
+        page.get_by_role("button", name="Move later ▶").click()
+        expect(gallery.locator(".thumbnail-item.selected").first).to_have_attribute(
+            "aria-label", "Thumbnail 2 of 5", timeout=15_000)
+        assert selected_frame(page)[1] == "frame-1.jpg"
+        page.get_by_role("button", name="Move later ▶").click()  # the highlighted one again
+        expect(gallery.locator(".thumbnail-item.selected").first).to_have_attribute(
+            "aria-label", "Thumbnail 3 of 5", timeout=15_000)
+        assert selected_frame(page)[1] == "frame-1.jpg"
+        gallery.scroll_into_view_if_needed()
+        shot(page, f"keyframes-moves-{viewport}")
     finally:
         page.context.close()

@@ -135,7 +135,15 @@ class ModeTab:
                                                     visible=len(self.endpoints) > 1,
                                                     elem_id=f"{self.mode}-version"))
                     self.about = gr.Markdown(self._about(first), elem_id=f"{self.mode}-about")
-                    self.widgets = {n: self._widget(n, first) for n in self.names}
+                    self.widgets = {}
+                    for name in self.names:
+                        self.widgets[name] = self._widget(name, first)
+                        if name == "image_urls" and self.keyframes:
+                            # The order is the film's: its controls sit right under it.
+                            with gr.Row():
+                                self._moves = (gr.Button("◀ Move earlier", size="sm"),
+                                               gr.Button("Move later ▶", size="sm"),
+                                               gr.Button("Remove", size="sm"))
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
                     if self.keyframes:
                         self._build_keyframes()
@@ -180,10 +188,7 @@ class ModeTab:
     def _build_keyframes(self) -> None:
         gallery = self.widgets["image_urls"]
         self.selected = gr.State(None)
-        with gr.Row():
-            earlier = gr.Button("◀ Move earlier", size="sm")
-            later = gr.Button("Move later ▶", size="sm")
-            remove = gr.Button("Remove", size="sm")
+        earlier, later, remove = self._moves
         gr.Markdown("Transitions: a prompt and a length for each step between keyframes "
                     "(a blank prompt uses the main prompt).")
         for i in range(MAX_TRANSITIONS):
@@ -201,7 +206,7 @@ class ModeTab:
         def select(evt: gr.SelectData) -> int:
             return evt.index
 
-        def move(images: Any, index: int | None, step: int) -> tuple[list[str], int | None]:
+        def move(images: Any, index: int | None, step: int) -> tuple[Any, int | None]:
             paths = _paths(images)
             if index is None or not 0 <= index < len(paths):
                 raise gr.Error("Click a keyframe first, then move or remove it.")
@@ -210,9 +215,23 @@ class ModeTab:
                 return paths, None
             target = min(max(index + step, 0), len(paths) - 1)
             paths.insert(target, paths.pop(index))
-            return paths, target
+            # The page's highlight goes with the image, so the next move acts on what it shows.
+            return gr.Gallery(paths, selected_index=target), target
 
         gallery.select(select, None, self.selected, api_visibility="private")
+        most = max(e.properties["image_urls"].get("maxItems", MAX_TRANSITIONS + 1)
+                   for e in self.endpoints if "image_urls" in e.properties)
+
+        def at_most(images: Any) -> Any:
+            paths = _paths(images)
+            if len(paths) <= most:
+                return gr.skip()
+            gr.Warning(f"Keyframes take 2 to {most} images: {len(paths) - most} left out. "
+                       "Remove one to add another.", title="Too many keyframes")
+            return paths[:most]
+
+        # Queued: only a queued event can show a toast.
+        gallery.upload(at_most, gallery, gallery, api_visibility="private")
         for button, step in ((earlier, -1), (later, 1), (remove, 0)):
             button.click(lambda images, index, step=step: move(images, index, step),
                          [gallery, self.selected], [gallery, self.selected],
