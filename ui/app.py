@@ -57,8 +57,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
         for mode, mode_tab in mode_tabs.items():
-            mode_tab.wire_reattach(tabs, resume[mode])
-        arrival = bar.wire(demo, history.table, resume)
+            mode_tab.wire_reattach(resume[mode])
+        arrival = bar.wire(demo, history.table, tabs, resume)
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),

@@ -94,17 +94,20 @@ class IdentityBar:
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
 
-    def wire(self, demo: gr.Blocks, table: gr.Dataframe,
+    def wire(self, demo: gr.Blocks, table: gr.Dataframe, tabs: gr.Tabs,
              resume: dict[str, gr.Timer]) -> Dependency:
         """Events: the page's arrival (returned, for what depends on who this is) and
         Start afresh, which empties `table`. `resume` holds, per mode, the timer whose tick
-        brings a running job of that mode back to its tab (ModeTab.wire_reattach)."""
+        brings a running job of that mode back to its tab (ModeTab.wire_reattach); the
+        arrival opens that tab, before the person can have gone to another."""
         self.resume = resume
         self.afresh.click(self.start_afresh, None, [self.visitor, self.line, table],
                           api_visibility="private")
+        # Every output is given as the page takes it (HTML text, updates, the timers'
+        # intervals): Gradio's postprocessing would cost a thread hop for each, on every load.
         return demo.load(self.greet, [self.visitor],
-                         [self.visitor, self.line, self.afresh, *resume.values()],
-                         api_visibility="private", queue=False)
+                         [self.visitor, self.line, self.afresh, tabs, *resume.values()],
+                         api_visibility="private", queue=False, postprocess=False)
 
     def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
               ) -> tuple[Any, ...]:
@@ -117,7 +120,8 @@ class IdentityBar:
         resumed = [gr.Timer(active=True) if mode == newest else timer.value
                    for mode, timer in self.resume.items()]
         return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),
-                gr.Button(visible=not identity.logged_in), *resumed)
+                gr.Button(visible=not identity.logged_in),
+                gr.Tabs(selected=newest) if newest else gr.skip(), *resumed)
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
                      ) -> tuple[Any, str, list[Any]]:

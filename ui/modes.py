@@ -323,15 +323,14 @@ class ModeTab:
             filled.then(self._price, price_inputs, self.price, api_visibility="private",
                         queue=False)
 
-    def wire_reattach(self, tabs: gr.Tabs, timer: gr.Timer) -> None:
+    def wire_reattach(self, timer: gr.Timer) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
         (IdentityBar.greet): its one tick puts the job's form back, then follows the job.
         A page with nothing running sends nothing more."""
         outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
                    self.stop_button]
-        form = timer.tick(self.reattach, [self.visitor], [timer, tabs, *self._inputs(),
-                                                          self.job_id],
+        form = timer.tick(self.reattach, [self.visitor], [timer, *self._inputs(), self.job_id],
                           api_visibility="private", queue=False, trigger_mode="once")
         follow = form.success(self.follow_again, [self.job_id], outputs,
                               api_visibility="private")
@@ -350,8 +349,7 @@ class ModeTab:
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
         record = running[0]
-        return [gr.Timer(active=False), gr.Tabs(selected=self.mode),
-                *self.fill(record.version, record.form), record.id]
+        return [gr.Timer(active=False), *self.fill(record.version, record.form), record.id]
 
     async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
         record = self.app.history.get(job_id) if job_id else None
