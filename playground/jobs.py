@@ -448,8 +448,8 @@ class JobManager:
             return "Stopping: it will be cancelled as soon as fal confirms it."
         if job.record.status == "queued":
             return await self._cancel_at_fal(job)
-        return ("fal cannot stop a job once it is running; it will finish and land in the "
-                "history.")
+        return ("fal cannot stop a job once it is running: it will finish, it is charged, "
+                "and it lands in the history.")
 
     async def _cancel_at_fal(self, job: Job) -> str:
         assert job.submission is not None
@@ -459,7 +459,8 @@ class JobManager:
             log.warning("cancel of %s failed: %s", job.submission.request_id, exc)
         if job.cancel_sent:
             return "Asked fal to cancel the queued job."
-        return "fal had already started it; it will finish and land in the history."
+        return ("fal had already started it, so it cannot be stopped: it will finish, it is "
+                "charged, and it lands in the history.")
 
     # -- stopping, restarts and housekeeping --------------------------------------
 

@@ -35,6 +35,10 @@ class Request:
         return kinds
 
 
+# What to say of a required choice left unpicked, in the words of the form.
+PICK = {"pikaffect": "pick an effect"}
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -80,6 +84,19 @@ def _integer(name: str, prop: Schema, value: Any) -> int:
     if (low is not None and value < low) or (high is not None and value > high):
         raise InputError(name, f"{label} must be between {low} and {high}; got {value}.")
     return value
+
+
+def accepts(name: str, prop: Schema, value: Any) -> bool:
+    """Whether the request builder takes `value` for `prop` (a choice among its options, a
+    whole number within its bounds); any other kind of value is judged at Generate."""
+    try:
+        if "enum" in prop:
+            _enum(name, prop, value)
+        elif prop.get("type") == "integer":
+            _integer(name, prop, value)
+    except InputError:
+        return False
+    return True
 
 
 def _enum(name: str, prop: Schema, value: Any) -> str:
@@ -174,7 +191,8 @@ def build_request(
             continue  # needs the keyframe count, checked below
         if _blank(value):
             if name in endpoint.required:
-                raise InputError(name, f"{_label(name, prop)} is required.")
+                pick = f": {PICK.get(name, 'pick one')}" if "enum" in prop else ""
+                raise InputError(name, f"{_label(name, prop)} is required{pick}.")
             if "default" in prop:
                 # A cleared text field means "none", not "fal's default".
                 cleared = isinstance(value, str) and "enum" not in prop

@@ -82,7 +82,9 @@ FILLERS: dict[str, Callable[..., None]] = {
     "scenes": lambda page: (
         upload(page, "#scenes-image_urls", MEDIA / "teacup.jpg", MEDIA / "sailboat.jpg"),
         prompt(page, "scenes", "a giant teacup floats beside the boat")),
-    "effects": lambda page: upload(page, "#effects-image_url", MEDIA / "teacup.jpg"),
+    "effects": lambda page: (
+        upload(page, "#effects-image_url", MEDIA / "teacup.jpg"),
+        page.locator("#effects-pikaffect").get_by_label("Melt", exact=True).check()),
     "additions": lambda page: (
         upload(page, "#additions-video_url", MEDIA / "street.mp4"),
         upload(page, "#additions-image_url", MEDIA / "sailboat.jpg")),

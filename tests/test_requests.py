@@ -92,6 +92,13 @@ def test_unicode_prompts_are_welcome():
     assert args["prompt"] == "猫が踊る 🐈\nslow pan"
 
 
+def test_an_unpicked_effect_asks_for_one():
+    with pytest.raises(InputError) as err:
+        build("fal-ai/pika/v1.5/pikaffects", image_url="x.png")
+    assert err.value.field == "pikaffect"
+    assert str(err.value.message) == "Pikaffect is required: pick an effect."
+
+
 def test_pikaffect_must_be_one_of_sixteen():
     assert len(catalog.PIKAFFECTS) == 16
     with pytest.raises(InputError) as err:

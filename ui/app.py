@@ -42,6 +42,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         shared = SharedView(app)  # first on the page: what a share link opens
         shared.build()
         key_state = build_key_section(app, visitor)
+        # Outside the Tabs: a tab not yet opened has nothing of its own running in the page.
+        resume = {mode: gr.Timer(0.2, active=False) for mode in catalog.MODES}
         mode_tabs: dict[str, ModeTab] = {}
         with gr.Tabs() as tabs:
             for mode in catalog.MODES:
@@ -53,7 +55,9 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
-        arrival = bar.wire(demo, [history.table, history.spend],
+        for mode, mode_tab in mode_tabs.items():
+            mode_tab.wire_reattach(resume[mode])
+        arrival = bar.wire(demo, tabs, resume, [history.table, history.spend],
                            lambda identity: [[], history.spend_html(identity)])
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)

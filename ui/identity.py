@@ -75,8 +75,8 @@ def introduce(identity: Identity, running: int) -> str:
         text += (" · your history is kept for this browser only (clearing its site data "
                  "loses it)")
     if running:
-        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: open the History "
-                 "tab to follow them")
+        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: the newest is "
+                 "followed in its tab, the History tab follows each")
     return text
 
 
@@ -95,24 +95,36 @@ class IdentityBar:
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
 
-    def wire(self, demo: gr.Blocks, mine: list[Any],
-              fresh: Callable[[Identity], list[Any]]) -> Dependency:
+    def wire(self, demo: gr.Blocks, tabs: gr.Tabs, resume: dict[str, gr.Timer],
+             mine: list[Any], fresh: Callable[[Identity], list[Any]]) -> Dependency:
         """Events: the page's arrival (returned, for what depends on who this is) and
         Start afresh, which sets the components showing the person's own things (`mine`)
-        to what `fresh` says of the new visitor."""
+        to what `fresh` says of the new visitor. `resume` holds, per mode, the timer whose
+        tick brings a running job of that mode back to its tab (ModeTab.wire_reattach);
+        the arrival opens that tab, before the person can have gone to another."""
+        self.resume = resume
         self._fresh = fresh
         self.afresh.click(self.start_afresh, None, [self.visitor, self.line, *mine],
                           api_visibility="private")
-        return demo.load(self.greet, [self.visitor], [self.visitor, self.line, self.afresh],
-                         api_visibility="private", queue=False)
+        # Every output is given as the page takes it (HTML text, updates, the timers'
+        # intervals): Gradio's postprocessing would cost a thread hop for each, on every load.
+        return demo.load(self.greet, [self.visitor],
+                         [self.visitor, self.line, self.afresh, tabs, *resume.values()],
+                         api_visibility="private", queue=False, postprocess=False)
 
     def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
-              ) -> tuple[Any, str, Any]:
+              ) -> tuple[Any, ...]:
         kept, identity = arrive(self.app, request, profile, visitor)
-        running = sum(1 for r in self.app.history.seen_by(identity, limit=50)
-                      if r.status in UNFINISHED and r.owner == identity.owner)
-        return (kept if kept != visitor else gr.skip(), introduce(identity, running),
-                gr.Button(visible=not identity.logged_in))
+        running = [r for r in self.app.history.seen_by(identity, limit=50)
+                   if r.status in UNFINISHED and r.owner == identity.owner]
+        # The newest running job goes back to its tab: its mode's timer starts. The others
+        # get their interval as it is, a plain value: nothing is built, nothing ticks.
+        newest = running[0].mode if running else None
+        resumed = [gr.Timer(active=True) if mode == newest else timer.value
+                   for mode, timer in self.resume.items()]
+        return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),
+                gr.Button(visible=not identity.logged_in),
+                gr.Tabs(selected=newest) if newest else gr.skip(), *resumed)
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
                      ) -> list[Any]:

@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.errors import InputError, LimitReached, OverBudget, StorageFull
 from playground.events import Event
+from playground.history import UNFINISHED
 from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
+from playground.requests import accepts
 from playground.service import Playground
 from ui.identity import who
 from ui.keys import key_for
@@ -67,7 +70,7 @@ async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
                 return
             yield batch  # type: ignore[misc]
     finally:
-        # The page went away or pressed Stop: let go of the job, never of the job's task.
+        # The page went away: let go of the job, never of the job's task.
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -131,8 +134,16 @@ class ModeTab:
                                                     value=first.version, label="Model version",
                                                     visible=len(self.endpoints) > 1,
                                                     elem_id=f"{self.mode}-version"))
-                    self.about = gr.Markdown(self._about(first))
-                    self.widgets = {n: self._widget(n, first) for n in self.names}
+                    self.about = gr.Markdown(self._about(first), elem_id=f"{self.mode}-about")
+                    self.widgets = {}
+                    for name in self.names:
+                        self.widgets[name] = self._widget(name, first)
+                        if name == "image_urls" and self.keyframes:
+                            # The order is the film's: its controls sit right under it.
+                            with gr.Row():
+                                self._moves = (gr.Button("◀ Move earlier", size="sm"),
+                                               gr.Button("Move later ▶", size="sm"),
+                                               gr.Button("Remove", size="sm"))
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
                     if self.keyframes:
                         self._build_keyframes()
@@ -140,13 +151,16 @@ class ModeTab:
                     with gr.Row():
                         self.run_button = gr.Button("Generate", variant="primary",
                                                     elem_id=f"{self.mode}-run")
-                        self.stop_button = gr.Button("Stop", variant="stop",
+                        self.stop_button = gr.Button("Stop", variant="stop", interactive=False,
                                                      elem_id=f"{self.mode}-stop")
                 with gr.Column(scale=5):
                     # Labels name the API's outputs (a page shows none for HTML).
                     self.status = text_view("Ready.", label="Status",
                                             elem_classes=["job-status"],
                                             elem_id=f"{self.mode}-status")
+                    # What Stop answered: apart from the status, which the job's own events
+                    # keep rewriting while it runs on.
+                    self.note = text_view("", elem_id=f"{self.mode}-note")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
                     self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
@@ -154,6 +168,7 @@ class ModeTab:
                                            interactive=False, autoscroll=True)
             self._examples()
         self._labels = {n: w.label for n, w in self.widgets.items()}
+        self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
@@ -165,7 +180,8 @@ class ModeTab:
             # answers a value this version lacks, naming the field. An integer field that
             # shares the widget (v2.1's duration) picks from the same options.
             prop["enum"] = options
-            prop["default"] = str(prop.get("default", options[0]))
+            if "default" in prop:  # where fal has none (an effect), nothing is picked for them
+                prop["default"] = str(prop["default"])
             self._choices[name] = options
         widget = widget_for(name, prop, shown=name in endpoint.properties)
         widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
@@ -174,10 +190,7 @@ class ModeTab:
     def _build_keyframes(self) -> None:
         gallery = self.widgets["image_urls"]
         self.selected = gr.State(None)
-        with gr.Row():
-            earlier = gr.Button("◀ Move earlier", size="sm")
-            later = gr.Button("Move later ▶", size="sm")
-            remove = gr.Button("Remove", size="sm")
+        earlier, later, remove = self._moves
         gr.Markdown("Transitions: a prompt and a length for each step between keyframes "
                     "(a blank prompt uses the main prompt).")
         for i in range(MAX_TRANSITIONS):
@@ -195,7 +208,7 @@ class ModeTab:
         def select(evt: gr.SelectData) -> int:
             return evt.index
 
-        def move(images: Any, index: int | None, step: int) -> tuple[list[str], int | None]:
+        def move(images: Any, index: int | None, step: int) -> tuple[Any, int | None]:
             paths = _paths(images)
             if index is None or not 0 <= index < len(paths):
                 raise gr.Error("Click a keyframe first, then move or remove it.")
@@ -204,9 +217,23 @@ class ModeTab:
                 return paths, None
             target = min(max(index + step, 0), len(paths) - 1)
             paths.insert(target, paths.pop(index))
-            return paths, target
+            # The page's highlight goes with the image, so the next move acts on what it shows.
+            return gr.Gallery(paths, selected_index=target), target
 
         gallery.select(select, None, self.selected, api_visibility="private")
+        most = max(e.properties["image_urls"].get("maxItems", MAX_TRANSITIONS + 1)
+                   for e in self.endpoints if "image_urls" in e.properties)
+
+        def at_most(images: Any) -> Any:
+            paths = _paths(images)
+            if len(paths) <= most:
+                return gr.skip()
+            gr.Warning(f"Keyframes take 2 to {most} images: {len(paths) - most} left out. "
+                       "Remove one to add another.", title="Too many keyframes")
+            return paths[:most]
+
+        # Queued: only a queued event can show a toast.
+        gallery.upload(at_most, gallery, gallery, api_visibility="private")
         for button, step in ((earlier, -1), (later, 1), (remove, 0)):
             button.click(lambda images, index, step=step: move(images, index, step),
                          [gallery, self.selected], [gallery, self.selected],
@@ -219,9 +246,9 @@ class ModeTab:
             shown = [gr.update(visible=i < count - 1) for i in range(MAX_TRANSITIONS)]
             return [*shown, self._total(count, list(seconds))]
 
+        self._layout = (layout, [gallery, *seconds_boxes], [*rows, self.total])
         for trigger in (gallery.change, *(s.change for s in seconds_boxes)):
-            trigger(layout, [gallery, *seconds_boxes], [*rows, self.total],
-                    api_visibility="private", queue=False)
+            trigger(*self._layout, api_visibility="private", queue=False)
 
     # -- text --------------------------------------------------------------------
 
@@ -255,7 +282,8 @@ class ModeTab:
 
     def _wire(self) -> None:
         api = _api_name(self.mode)
-        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems]
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
+                   self.stop_button]
         # run() yields values exactly as the page takes them. Gradio would otherwise hand
         # each output of each update to a worker thread to postprocess (four thread hops per
         # update, a fifth of the app's work per job in a crowd) and probe the finished video
@@ -267,12 +295,19 @@ class ModeTab:
         # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
         # page does not run `.then` after a queued event that raised.
         for after in (self.run_event.success, self.run_event.failure):
-            after(self.mark, [self.problems], list(self.widgets.values()),
+            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
                   api_visibility="private", queue=False)
-        self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.status],
-                               cancels=[self.run_event],
+        # The last Stop's answer belongs to the last job: cleared in the page, at no cost.
+        self.run_button.click(None, None, self.note, js="() => ''", queue=False)
+        # No `cancels=`: that would end the page's following, not the job, which the server
+        # runs on (and fal charges for once it runs). The following ends with the job's own
+        # last event, which a Stop that works (queued, or not yet sent) brings at once.
+        self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.note],
                                api_name=f"stop_{api}", concurrency_limit=None)
-        self.version.change(self.switch_version, [self.version],
+        # The values go along (files excepted: kept as they are) so that what the person set
+        # stays wherever the new version takes it.
+        self.version.change(self.switch_version,
+                            [self.version, *(self.widgets[n] for n in self._judged)],
                             [self.about, *self.widgets.values()], api_visibility="private",
                             queue=False)
         price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
@@ -281,6 +316,48 @@ class ModeTab:
         for widget in price_inputs:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
+        # A preset's values reach the widgets without their change events (a gallery's
+        # never fires): what follows from them is brought up to date after it.
+        filled = self._preset_filled
+        if filled and self.keyframes:
+            filled = filled.then(*self._layout, api_visibility="private", queue=False)
+        if filled:
+            filled.then(self._price, price_inputs, self.price, api_visibility="private",
+                        queue=False)
+
+    def wire_reattach(self, timer: gr.Timer) -> None:
+        """After a reload, the person's running job comes back to this tab. The page's
+        arrival starts `timer` only when one of their jobs of this mode runs
+        (IdentityBar.greet): its one tick puts the job's form back, then follows the job.
+        A page with nothing running sends nothing more."""
+        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
+                   self.stop_button]
+        form = timer.tick(self.reattach, [self.visitor], [timer, *self._inputs(), self.job_id],
+                          api_visibility="private", queue=False, trigger_mode="once")
+        follow = form.success(self.follow_again, [self.job_id], outputs,
+                              api_visibility="private")
+        for after in (follow.success, follow.failure):
+            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
+                  api_visibility="private", queue=False)
+
+    def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
+                 ) -> list[Any]:
+        """The form of the person's newest running job of this mode, as it was sent."""
+        identity = who(self.app, request, profile, visitor)
+        running = [r for r in self.app.history.seen_by(identity, limit=50)
+                   if r.mode == self.mode and r.status in UNFINISHED
+                   and r.owner == identity.owner]
+        if not running:  # it ended in the moment since the page arrived
+            raise gr.Error("That job has just ended: the History tab has it.",
+                           title="Nothing running", print_exception=False)
+        record = running[0]
+        return [gr.Timer(active=False), *self.fill(record.version, record.form), record.id]
+
+    async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
+        record = self.app.history.get(job_id) if job_id else None
+        if record:  # job_id is set by `reattach`, for the person's own job only
+            async for update in self.follow(record.id, since=record.created):
+                yield update
 
     def _named(self, run: Any) -> Any:
         """`run` with one named parameter per input, so API callers see real field names."""
@@ -305,11 +382,38 @@ class ModeTab:
         handler.__annotations__ = {"request": gr.Request, "profile": gr.OAuthProfile | None}
         return handler
 
-    def switch_version(self, version: str) -> list[Any]:
+    def switch_version(self, version: str, *values: Any) -> list[Any]:
+        """The form for `version`: every value it accepts stays, a value set by the person
+        that it lacks goes back to its default (or away, with its field), and the line under
+        the version says which."""
         endpoint = catalog.lookup(self.mode, version)
-        return [self._about(endpoint),
-                *(update_for(endpoint.properties.get(n), self._choices.get(n))
-                  for n in self.names)]
+        given = dict(zip(self._judged, values, strict=True))
+        updates, changed = [], []
+        for name in self.names:
+            prop = endpoint.properties.get(name)
+            value = given.get(name)
+            untouched = name not in given or self._untouched(name, value)
+            keep = not untouched and prop is not None and accepts(name, prop, value)
+            updates.append(update_for(prop, self._choices.get(name), keep=keep))
+            if untouched or keep:
+                continue
+            label = self._labels[name]
+            if prop is None:
+                changed.append(f"{label} (not a setting of {version})")
+            else:
+                # Only the catalog's own words: a typed value is never Markdown.
+                was = f"no {value}: " if str(value) in self._choices.get(name, []) else ""
+                changed.append(f"{label} ({was}now {prop.get('default', 'blank')})")
+        about = self._about(endpoint)
+        if changed:
+            about += f"\n\nReset for {version}: " + "; ".join(changed) + "."
+        return [about, *updates]
+
+    def _untouched(self, name: str, value: Any) -> bool:
+        """Blank, or a version's own default: what the person left as the form had it."""
+        defaults = {str(e.properties[name].get("default")) for e in self.endpoints
+                    if name in e.properties and "default" in e.properties[name]}
+        return value is None or not str(value).strip() or str(value) in defaults
 
     def form_values(self, version: str, values: list[Any]) -> dict[str, Any]:
         """Widget values -> the chosen endpoint's fields, as the request builder takes them."""
@@ -344,7 +448,7 @@ class ModeTab:
                                             owner=identity)
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
-            yield *[gr.skip()] * 5, {exc.field: exc.message}
+            yield *[gr.skip()] * 5, {exc.field: exc.message}, gr.skip()
             # The message may quote what was typed, and a toast takes HTML.
             raise gr.Error(plain(self._explain(version, exc)), title="Check the form",
                            print_exception=False) from None
@@ -352,20 +456,32 @@ class ModeTab:
             title = ("Storage full" if isinstance(exc, StorageFull)
                      else "Budget reached" if isinstance(exc, OverBudget) else "Busy")
             raise gr.Error(str(exc), title=title, print_exception=False) from None
+        async for update in self.follow(job.record.id):
+            yield update
+
+    async def follow(self, job_id: str, since: float | None = None
+                     ) -> AsyncIterator[tuple[Any, ...]]:
+        """The run's outputs as the job moves, until its last event. The clock counts from
+        `since` (a wall-clock time): a page that comes back to a job shows its true age."""
         view = View()
+        if since is not None:
+            view.started -= max(time.time() - since, 0.0)
         first = True
         # No update of its own before the job's first event, which comes at once: one page
         # update fewer per job, at the moment a crowd presses Generate together.
-        async for batch in batched(self.app.jobs.follow(job.record.id)):
+        async for batch in batched(self.app.jobs.follow(job_id)):
             for event in batch:
                 view.apply(event)
             # Components get plain values: Gradio 6 answers a gr.skip() for one by building
             # a new component and its whole config. States are the other way round: setting
             # one rebuilds its config, skipping it costs nothing. So they are set only when
             # they change (the job id once; the field complaints at the start and the end).
-            yield (job.record.id if first else gr.skip(), view.status_line(),
+            # Stop is enabled once; after that its label is the cheap plain value, and the
+            # run's end disables it (mark).
+            yield (job_id if first else gr.skip(), view.status_line(),
                    "\n".join(view.logs), Video.of(view.video), view.info,
-                   view.fields if first or view.finished else gr.skip())
+                   view.fields if first or view.finished else gr.skip(),
+                   gr.Button(interactive=True) if first else "Stop")
             first = False
 
     def _person(self, request: gr.Request, identity: Identity) -> Person:
@@ -383,7 +499,7 @@ class ModeTab:
                 if text and text.startswith(prefix):
                     text = text[len(prefix):].lstrip(" :")
             updates.append(gr.update(label=f"{label} ⚠ {text}" if text else label))
-        return updates
+        return [*updates, gr.Button(interactive=False)]
 
     def _explain(self, version: str, exc: InputError) -> str:
         """The message with the field's label in front, as the person sees the form."""
@@ -401,12 +517,16 @@ class ModeTab:
         # Only the owner stops a job, whatever session id a caller presents.
         if record is None or record.owner != who(self.app, request, profile, visitor).owner:
             return "Nothing to stop."
-        return f"<b>{plain(await self.app.jobs.stop(record.id))}</b>"
+        said = await self.app.jobs.stop(record.id)
+        if "will finish" in said:  # too late to stop: the page goes on following it
+            said += " Its video shows here when it lands."
+        return f"<b>{plain(said)}</b>"
 
     # -- presets and remix -------------------------------------------------------
 
     def _examples(self) -> None:
         path = PRESETS / f"{self.mode}.json"
+        self._preset_filled: Any = None
         if not path.exists():
             return
         presets = json.loads(path.read_text())
@@ -423,8 +543,10 @@ class ModeTab:
                     value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
-        gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing runs)",
-                    example_labels=[p["label"] for p in presets], cache_examples=False)
+        examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing "
+                               "runs)", example_labels=[p["label"] for p in presets],
+                               cache_examples=False)
+        self._preset_filled = examples.load_input_event
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""

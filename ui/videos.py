@@ -20,10 +20,12 @@ from urllib.parse import quote
 import gradio as gr
 from gradio.route_utils import API_PREFIX
 from gradio.utils import get_upload_folder
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from playground.history import JobRecord
 from playground.identity import Identity, digest, may_see
 from playground.service import Playground
 from ui.identity import cookie_of
@@ -97,18 +99,20 @@ class _ByName:
             return
         match = _ROUTE.fullmatch(scope["path"])
         if match:
-            file = self._file(match["kind"], match["name"], scope)
-            if file is None:  # nobody learns whether the job exists
+            found = self._file(match["kind"], match["name"], scope)
+            if found is None:  # nobody learns whether the job exists
                 await PlainTextResponse("No such video.", status_code=404)(scope, receive, send)
                 return
+            file, record = found
             path = f"{match['root']}{API_PREFIX}/file={file}"
             scope = {**scope, "path": path, "raw_path": quote(path).encode()}
+            send = _named(send, download_name(record.endpoint, record.seed))
         elif self._in_store(scope["path"]):
             await PlainTextResponse("No such file.", status_code=404)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def _file(self, kind: str, name: str, scope: Scope) -> Path | None:
+    def _file(self, kind: str, name: str, scope: Scope) -> tuple[Path, JobRecord] | None:
         history = self.playground.history
         if kind == "shared":
             record, _revoked = history.shared(name)
@@ -123,7 +127,7 @@ class _ByName:
         if record is None or not record.video:
             return None
         file = self.data_dir / record.video
-        return file if file.is_file() else None
+        return (file, record) if file.is_file() else None
 
     def _in_store(self, route: str) -> bool:
         named = file_route_path(route)
@@ -140,6 +144,28 @@ def file_route_path(route: str) -> str | None:
     """The file a request to Gradio's file route names, if it is one."""
     match = _ANY_FILE.fullmatch(route)
     return match["path"] if match else None
+
+
+def download_name(endpoint_id: str, seed: int | None) -> str:
+    """What a saved video is called: `pika-v2-2-text-to-video-seed-1234.mp4` for a job of
+    fal-ai/pika/v2.2/text-to-video. Only its name: the URL keeps the job id, by which the
+    route knows whose video it is."""
+    model = re.sub(r"[^A-Za-z0-9]+", "-", endpoint_id.removeprefix("fal-ai/")).strip("-")
+    return f"{model}-seed-{seed}.mp4" if seed is not None else f"{model}.mp4"
+
+
+def _named(send: Send, filename: str) -> Send:
+    """`send` with the file's name in its Content-Disposition, which browsers take over the
+    page's download attribute (Gradio names the file as stored: the job id)."""
+
+    async def send_named(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            kind = headers.get("content-disposition", "inline").split(";")[0]
+            headers["content-disposition"] = f'{kind}; filename="{filename}"'
+        await send(message)
+
+    return send_named
 
 
 def by_name(playground: Playground) -> Middleware:

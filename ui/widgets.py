@@ -33,7 +33,10 @@ def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.
         return gr.Video(label=label, sources=["upload"], height=260, visible=shown)
     if "enum" in prop:
         options = prop["enum"]
-        if len(options) <= 3:
+        if len(options) <= 3 or "default" not in prop:
+            # Without a default (fal has none for an effect) every choice is in view, named,
+            # and none is taken for the person: a dropdown would preselect one and take
+            # typing ("Mel" + Enter ran its first match).
             return lenient(gr.Radio(options, value=prop.get("default") if shown else None,
                                     label=label, info=info, visible=shown))
         return lenient(gr.Dropdown(options, value=prop.get("default", options[0]) if shown
@@ -52,8 +55,10 @@ def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.
                       placeholder=PLACEHOLDERS.get(name), info=info, visible=shown)
 
 
-def update_for(prop: Schema | None, choices: list[str] | None = None) -> dict[str, Any]:
-    """Shows and resets a widget for a version that has the field; hides it otherwise.
+def update_for(prop: Schema | None, choices: list[str] | None = None, *,
+               keep: bool = False) -> dict[str, Any]:
+    """Shows a widget for a version that has the field, with the person's value if `keep`
+    (the version accepts it), else the version's default; hides it otherwise.
 
     `choices` stands in for an integer field drawn as a choice (v2.1's duration).
     """
@@ -61,9 +66,15 @@ def update_for(prop: Schema | None, choices: list[str] | None = None) -> dict[st
         # Not given: what the person set for another version must not follow them here.
         return gr.update(visible=False, value=None)
     options = prop.get("enum") or choices
+    update = gr.update(visible=True)
     if options:
-        return gr.update(visible=True, choices=options,
-                         value=str(prop.get("default", options[0])), label=prop.get("title"))
-    if "default" in prop:  # a typed prompt survives a version switch; defaults follow it
-        return gr.update(visible=True, value=prop["default"])
-    return gr.update(visible=True)
+        update |= {"choices": options, "label": prop.get("title")}
+    if keep:
+        return update
+    if options and "default" in prop:
+        return update | {"value": str(prop["default"])}
+    if options:  # no default (an effect): nothing picked for the person
+        return update | {"value": None}
+    if "default" in prop:
+        return update | {"value": prop["default"]}
+    return update
