@@ -25,3 +25,23 @@ def test_details_say_when_how_long_and_what_was_set_in_words() -> None:
     assert "<li>Prompt: a &lt;b&gt;bold&lt;/b&gt; heron</li>" in html
     assert "<li>Resolution: 1080p</li>" in html
     assert "Negative prompt" not in html  # left empty: nothing to say
+
+
+def test_the_price_line_says_what_fal_publishes_and_what_runs_here(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from playground.service import Playground
+    from playground.settings import Settings
+    from ui.modes import ModeTab
+
+    def price(version: str, key: str | None) -> str:
+        app = Playground(Settings(data_dir=tmp_path / str(key), server_key=key))
+        try:
+            return ModeTab(app, "text-to-video", None, None)._price(version)  # type: ignore[arg-type]
+        finally:
+            app.history.close()
+
+    assert price("v2.2", "id:secret") == "Price: about $0.20 for 5 s"
+    unpublished = price("v2.5", "id:secret")
+    assert "not published by fal" in unpublished
+    assert "https://fal.ai/models/fal-ai/pika/v2.5/text-to-video" in unpublished
+    offline = price("v2.2", None)
+    assert offline.startswith("Price: **free local preview**") and "$0.20" in offline

@@ -272,7 +272,12 @@ class ModeTab:
             count = max(len(_paths(values[-1])), 2)
             seconds = values[len(self._price_names):-1]
             args["transitions"] = [{"duration": int(s or 0)} for s in seconds[: count - 1]]
-        return f"Price: {catalog.estimate_price(endpoint, args)}"
+        text = catalog.estimate_price(endpoint, args)
+        if catalog.job_price(endpoint, args).estimated:
+            text += f" ([the model on fal](https://fal.ai/models/{endpoint.id}))"
+        if not self.app.settings.server_key:  # what runs here, until a key is pasted
+            return f"Price: **free local preview** (no fal key here). On fal: {text}"
+        return f"Price: {text}"
 
     # -- events ------------------------------------------------------------------
 
