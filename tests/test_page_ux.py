@@ -104,12 +104,12 @@ def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-un
         with page.expect_request(lambda r: "/queue/join" in r.url):  # the History's
             page.reload()  # nothing runs: the page's load costs what it did
         page.locator("#whoami").get_by_text("Visitor").wait_for(timeout=15_000)
+        idle_joins = len(joins)  # what a load costs when nothing runs
         click_tab(page, "Image to video")
         upload(page, "#image-to-video-image_url", MEDIA / "sailboat.jpg")
         page.locator("#image-to-video-version").get_by_label("v2.1", exact=True).check()
         prompt(page, "image-to-video", "come back to me: the boat turns")
         field(page, "image-to-video", "seed").fill("4321")
-        idle_joins = len(joins)  # counted while the form was filled in
         page.locator("#image-to-video-run").click()
         status = page.locator("#image-to-video-status")
         status.get_by_text("Queued").wait_for(timeout=30_000)

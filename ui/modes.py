@@ -160,7 +160,7 @@ class ModeTab:
                                             elem_id=f"{self.mode}-status")
                     # What Stop answered: apart from the status, which the job's own events
                     # keep rewriting while it runs on.
-                    self.note = text_view("", elem_id=f"{self.mode}-note")
+                    self.note = text_view("", label="Stop", elem_id=f"{self.mode}-note")
                     self.video = gr.Video(label="Result", interactive=False, autoplay=True,
                                           buttons=["download"], elem_id=f"{self.mode}-result")
                     self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
