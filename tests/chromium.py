@@ -29,3 +29,14 @@ def launched() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def playing(page: Any, selector: str, timeout: float = 90_000) -> str:
+    """Waits until the video at `selector` is attached (within `timeout` ms) and has a
+    frame to show; returns the URL it plays."""
+    video = page.locator(selector)
+    video.wait_for(state="attached", timeout=timeout)
+    handle = video.element_handle()
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
+                           timeout=30_000)
+    return page.evaluate("v => v.currentSrc", handle)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from playground import catalog
-from tests.chromium import launched, needs_chromium
+from tests.chromium import launched, needs_chromium, playing
 from tests.fakefal import FakeFal
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, click_tab, prompt, upload
 
@@ -39,15 +39,6 @@ def page(browser, app):  # type: ignore[no-untyped-def]
     page.context.close()
 
 
-def playing(page, selector: str) -> str:  # type: ignore[no-untyped-def]
-    video = page.locator(selector)
-    video.wait_for(state="attached", timeout=60_000)
-    handle = video.element_handle()
-    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
-                           timeout=30_000)
-    return page.evaluate("v => v.currentSrc", handle)
-
-
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -72,7 +63,7 @@ def test_stop_on_a_running_job_says_it_finishes_and_shows_its_video(  # type: ig
     said.get_by_text("cannot stop").wait_for(timeout=15_000)
     assert "charged" in said.inner_text()
     shot(page, "stop-running-desktop")
-    playing(page, "#text-to-video-result video")  # still followed: the paid video lands
+    playing(page, "#text-to-video-result video", 60_000)  # still followed: the paid video lands
     status.get_by_text("Done").wait_for(timeout=15_000)
     assert page.locator("#text-to-video-status, #text-to-video-info, #text-to-video-result"
                         ).get_by_text("Error", exact=True).count() == 0
@@ -126,7 +117,7 @@ def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-un
             "v2.1", exact=True).is_checked()
         page.locator("#image-to-video-image_url img").wait_for(timeout=15_000)
         shot(page, "reload-mid-job-desktop")
-        playing(page, "#image-to-video-result video")
+        playing(page, "#image-to-video-result video", 60_000)
         status.get_by_text("Done").wait_for(timeout=15_000)
         assert page.locator("#image-to-video-info").get_by_text("seed 4321").count() == 1
         # One queued event more than an idle load, for every tab together.
@@ -182,7 +173,7 @@ def test_an_effect_is_picked_never_preselected_nor_typed(  # type: ignore[no-unt
         shot(page, f"effects-{viewport}")
         effects.get_by_label("Melt", exact=True).check()
         page.locator("#effects-run").click()
-        playing(page, "#effects-result video")
+        playing(page, "#effects-result video", 60_000)
         [submit] = fakefal.find("submit")
         assert submit.body["pikaffect"] == "Melt"
     finally:
@@ -195,7 +186,7 @@ def test_a_download_says_what_it_is(page, fakefal: FakeFal) -> None:  # type: ig
     prompt(page, mode, "a paper boat, named")
     field(page, mode, "seed").fill("1234")
     page.locator(f"#{mode}-run").click()
-    src = playing(page, f"#{mode}-result video")
+    src = playing(page, f"#{mode}-result video", 60_000)
     job_id = src.rsplit("/", 1)[1].removesuffix(".mp4")
     assert src.endswith(f"/gradio_api/file=videos/{job_id}.mp4")  # the owner check's URL
     page.locator(f"#{mode}-result").hover()
@@ -206,7 +197,7 @@ def test_a_download_says_what_it_is(page, fakefal: FakeFal) -> None:  # type: ig
     page.get_by_role("tab", name="History", exact=True).click()
     page.locator("#history-table").get_by_text("a paper boat, named").locator(
         "visible=true").first.click()
-    playing(page, "#history-video video")
+    playing(page, "#history-video video", 60_000)
     page.locator("#history-video").hover()
     with page.expect_download() as again:
         page.locator("#history-video").get_by_role("button", name="Download").click()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.apprunner import RunningApp, running_app
-from tests.chromium import launched, needs_chromium
+from tests.chromium import launched, needs_chromium, playing
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 PROMPT = "only mine: a kite over the dunes"
@@ -48,15 +48,6 @@ def video_url(people) -> str:  # type: ignore[no-untyped-def]
     owner.locator("#text-to-video-prompt textarea").fill(PROMPT)
     owner.locator("#text-to-video-run").click()
     return playing(owner, "#text-to-video-result video")
-
-
-def playing(page, selector: str) -> str:  # type: ignore[no-untyped-def]
-    video = page.locator(selector)
-    video.wait_for(state="attached", timeout=90_000)
-    handle = video.element_handle()
-    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=handle,
-                           timeout=30_000)
-    return page.evaluate("v => v.currentSrc", handle)
 
 
 def open_history(page) -> None:  # type: ignore[no-untyped-def]
