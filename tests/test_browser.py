@@ -161,7 +161,7 @@ def test_each_tab_runs_at_each_version_and_its_video_plays(  # type: ignore[no-u
     FILLERS[mode](page)
     page.locator(f"#{mode}-run").click()
     video = page.locator(f"#{mode}-result video")
-    refused = page.locator(".toast-body.error")
+    refused = page.locator(f"#{mode}-status .has-problem")
     video.or_(refused).first.wait_for(state="attached", timeout=90_000)
     assert not refused.count(), refused.first.inner_text()
     handle = video.element_handle()
@@ -232,8 +232,8 @@ def test_a_remixed_image_runs_again(page) -> None:  # type: ignore[no-untyped-de
 def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="Text to video", exact=True).click()
     page.locator("#text-to-video-run").click()
-    toast = page.get_by_text("Prompt is required")
-    toast.wait_for(timeout=15_000)
+    page.locator("#text-to-video-status").get_by_text("Prompt is required").wait_for(
+        timeout=15_000)
     page.locator("#text-to-video-prompt").get_by_text("Prompt ⚠ is required").wait_for()
     assert page.locator("#text-to-video-result video").count() == 0
 

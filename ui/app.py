@@ -22,6 +22,24 @@ from ui.videos import send_by_name
 
 CSS = """
 .job-status { min-height: 2.5em; }
+.app-title h1 { margin: 0; font-size: var(--text-xxl); }
+.app-title p { margin: 0; }
+/* The job in view while the form scrolls, and Generate in reach however long the form.
+   The result column is last in its row, so on a phone (one column) it sticks to nothing.
+   Gradio's container hides its overflow, which would make it the box they stick in:
+   clipping (sideways only) keeps what it meant without making it scroll. */
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }
+.mode-result { position: sticky; top: var(--spacing-md); align-self: flex-start; }
+.run-bar { position: sticky; bottom: 0; z-index: 100; padding-block: var(--spacing-md);
+           background: var(--background-fill-primary, white); }
+.run-bar .row { flex-wrap: nowrap; }
+.whoami-row { flex-wrap: wrap; align-items: center; }
+#whoami { flex: 1 1 320px; }
+/* Nothing to say (no Stop answered, no job's details yet): no room taken. */
+.mode-result .block:has(> .html-container > .prose:empty) { display: none; }
+.block.has-problem { outline: 2px solid var(--error-border-color, #ef4444); outline-offset: 2px; }
+.block.has-problem [data-testid="block-info"], .block.has-problem label > span:first-child,
+span.has-problem { color: var(--error-text-color, #b91c1c); }
 """ + TEXT_CSS
 PRESET_MEDIA = PRESETS / "media"
 CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
@@ -36,7 +54,8 @@ def build_app(settings: Settings) -> gr.Blocks:
     # Gradio 6 takes delete_cache on Blocks (launch() has no such parameter). It removes
     # only files this server put in its cache (uploads and copies it served), by age.
     with gr.Blocks(title="Pika Playground", delete_cache=settings.delete_cache) as demo:
-        gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.")
+        gr.Markdown("# Pika Playground\nEvery Pika video model on fal, in one page.",
+                    elem_classes=["app-title"])
         bar = IdentityBar(app)
         visitor = bar.visitor
         shared = SharedView(app)  # first on the page: what a share link opens
@@ -45,7 +64,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         # Outside the Tabs: a tab not yet opened has nothing of its own running in the page.
         resume = {mode: gr.Timer(0.2, active=False) for mode in catalog.MODES}
         mode_tabs: dict[str, ModeTab] = {}
-        with gr.Tabs() as tabs:
+        # Wrapped, not folded into "More tabs": on a phone every mode is one tap away.
+        with gr.Tabs(overflow_behavior="wrap") as tabs:
             for mode in catalog.MODES:
                 mode_tabs[mode] = ModeTab(app, mode, key_state, visitor)
                 mode_tabs[mode].build()

@@ -88,8 +88,9 @@ class IdentityBar:
         self.app = app
         key, secret = VISITOR_STORAGE
         self.visitor = gr.BrowserState(None, storage_key=key, secret=secret)
-        with gr.Row(equal_height=True):
-            self.line = text_view("", elem_id="whoami")
+        with gr.Row(equal_height=False, elem_classes=["whoami-row"]):
+            # Wide enough that on a phone the button goes under it, not beside it.
+            self.line = text_view("", elem_id="whoami", min_width=320)
             self.afresh = gr.Button("Start afresh", size="sm", scale=0, visible=False,
                                     elem_id="start-afresh")
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from playground.errors import InputError
 from playground.identity import Identity
 from playground.service import Playground
 from ui.identity import who
@@ -26,9 +27,8 @@ def key_for(state: Any, identity: Identity) -> str | None:
     if not isinstance(state, dict) or not state.get("key"):
         return None
     if state.get("owner") != identity.owner:
-        raise gr.Error("The fal key in this session was pasted by someone else (another "
-                       "login or browser). Paste your own key.",
-                       title="Check \u201cfal key\u201d", print_exception=False)
+        raise InputError("fal key", "the key in this session was pasted by someone else "
+                                    "(another login or browser). Paste your own key.")
     return state["key"]
 
 
@@ -44,9 +44,23 @@ def _where_jobs_go(app: Playground, has_own: bool) -> str:
             "Paste a fal key to generate for real.")
 
 
+def _headline(app: Playground, has_own: bool) -> str:
+    """The folded section's label: where the next job goes, without opening it."""
+    if has_own:
+        return "fal key · yours, for this session"
+    if app.server_key_allowed():
+        return "fal key · jobs run on the server's key"
+    if app.settings.server_key:
+        return "fal key · paste yours to generate (until then: free local previews)"
+    return "fal key · offline demo: free local previews until you paste a key"
+
+
 def build_key_section(app: Playground, visitor: gr.BrowserState) -> gr.State:
     key_state = gr.State(None, time_to_live=KEY_HOURS * 3600)
-    with gr.Accordion("fal key", open=not app.server_key_allowed()):
+    # Folded unless a key is what this visitor must do first: the forms come first.
+    needs_own = bool(app.settings.server_key) and not app.server_key_allowed()
+    with gr.Accordion(_headline(app, False), open=needs_own, elem_id="fal-key-section"
+                      ) as section:
         with gr.Row():
             box = gr.Textbox(type="password", label="Your fal key", scale=4,
                              placeholder="key-id:key-secret (kept on the server for this "
@@ -55,23 +69,28 @@ def build_key_section(app: Playground, visitor: gr.BrowserState) -> gr.State:
             forget = gr.Button("Forget my key", scale=1)
         status = gr.Markdown(_where_jobs_go(app, False), elem_id="fal-key-status")
 
-    def set_key(key: str, visitor_id: Any, request: gr.Request,
-                profile: gr.OAuthProfile | None) -> tuple[dict[str, Any], str, str]:
+    def set_key(key: str, visitor_id: Any, held: Any, request: gr.Request,
+                profile: gr.OAuthProfile | None) -> tuple[Any, ...]:
         key = (key or "").strip()
         if not _KEY_SHAPE.match(key):
-            raise gr.Error("That does not look like a fal key (key-id:key-secret). "
-                           "Copy it again from fal's dashboard.", title="Check “fal key”",
-                           print_exception=False)
+            # Said here, in the key section: this event is not queued, and Gradio answers
+            # an error raised outside the queue with a bare HTTP 500 the page never shows.
+            # The box is emptied: a mistyped key may still be most of a secret.
+            before = ("The key you set before is still in use." if isinstance(held, dict)
+                      and held.get("key") else "No key was kept.")
+            return gr.skip(), "", ("**That does not look like a fal key** (key-id:key-secret):"
+                                   f" copy it again from fal's dashboard. {before}"), gr.skip()
         owner = who(app, request, profile, visitor_id).owner
-        return {"key": key, "owner": owner}, "", _where_jobs_go(app, True)
+        return ({"key": key, "owner": owner}, "", _where_jobs_go(app, True),
+                gr.Accordion(label=_headline(app, True)))
 
-    def forget_key() -> tuple[None, str, str]:
-        return None, "", _where_jobs_go(app, False)
+    def forget_key() -> tuple[None, str, str, Any]:
+        return None, "", _where_jobs_go(app, False), gr.Accordion(label=_headline(app, False))
 
     # Private and outside the queue: the key is no API parameter and never comes back.
     for trigger in (use.click, box.submit):
-        trigger(set_key, [box, visitor], [key_state, box, status], api_visibility="private",
-                queue=False, show_progress="hidden")
-    forget.click(forget_key, None, [key_state, box, status], api_visibility="private",
+        trigger(set_key, [box, visitor, key_state], [key_state, box, status, section],
+                api_visibility="private", queue=False, show_progress="hidden")
+    forget.click(forget_key, None, [key_state, box, status, section], api_visibility="private",
                  queue=False)
     return key_state

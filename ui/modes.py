@@ -38,12 +38,15 @@ from ui.widgets import update_for, widget_for
 
 log = logging.getLogger(__name__)
 MAX_TRANSITIONS = 4
-# Form order, whatever order the catalog lists fields in: inputs first, then words, then knobs.
-FIELD_ORDER = ["image_url", "image_urls", "video_url", "pikaffect", "prompt", "negative_prompt",
-               "modify_region", "ingredients_mode", "aspect_ratio", "resolution", "duration",
+# Form order, whatever order the catalog lists fields in: as a person thinks of the job.
+# What is worked on first (the video, and the part of it to swap, before what goes in it),
+# then words, then knobs.
+FIELD_ORDER = ["video_url", "modify_region", "image_url", "image_urls", "pikaffect", "prompt",
+               "negative_prompt", "ingredients_mode", "aspect_ratio", "resolution", "duration",
                "seed"]
 _MEDIA = ("image_url", "image_urls", "video_url")
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
+PROBLEM = "has-problem"  # a widget, or the status line, saying what is wrong (ui/app.py CSS)
 
 
 async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
@@ -74,6 +77,20 @@ async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def refused(title: str, message: str, problems: dict[str, str]) -> tuple[Any, ...]:
+    """A run's outputs when it is refused before it starts: the reason in the status line
+    (one message, where the person looks, replaced by the next run), the fields marked."""
+    line = f'<span class="{PROBLEM}"><b>{plain(title)}</b>: {plain(message)}</span>'
+    return gr.skip(), line, gr.skip(), gr.skip(), gr.skip(), problems, gr.skip()
+
+
+def quiet_error(message: str, title: str) -> gr.Error:
+    """What an API caller gets for a refusal; the page shows the status line instead: a
+    toast would repeat it, pile up behind later ones, and Gradio would badge every output
+    "Error" while the status line spoke."""
+    return gr.Error(plain(message), title=title, visible=False, print_exception=False)
 
 
 def _paths(gallery: Any) -> list[str]:
@@ -129,7 +146,7 @@ class ModeTab:
             self.job_id = gr.State(None)
             self.problems = gr.State({})  # field name -> what is wrong, on that widget
             with gr.Row(equal_height=False):
-                with gr.Column(scale=5):
+                with gr.Column(scale=5, elem_classes=["mode-form"]):
                     self.version = lenient(gr.Radio([e.version for e in self.endpoints],
                                                     value=first.version, label="Model version",
                                                     visible=len(self.endpoints) > 1,
@@ -147,24 +164,30 @@ class ModeTab:
                     self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
                     if self.keyframes:
                         self._build_keyframes()
-                    self.price = gr.Markdown(self._price(first.version))
-                    with gr.Row():
-                        self.run_button = gr.Button("Generate", variant="primary",
-                                                    elem_id=f"{self.mode}-run")
-                        self.stop_button = gr.Button("Stop", variant="stop", interactive=False,
-                                                     elem_id=f"{self.mode}-stop")
-                with gr.Column(scale=5):
+                    # Sticks to the window's foot while the form scrolls (ui/app.py CSS):
+                    # the price and Generate stay in reach however long the form.
+                    with gr.Column(elem_classes=["run-bar"]):
+                        self.price = gr.Markdown(self._price(first.version),
+                                                 elem_id=f"{self.mode}-price")
+                        with gr.Row():
+                            self.run_button = gr.Button("Generate", variant="primary",
+                                                        elem_id=f"{self.mode}-run")
+                            self.stop_button = gr.Button("Stop", variant="stop",
+                                                         interactive=False,
+                                                         elem_id=f"{self.mode}-stop")
+                # Sticks to the window's top: the job stays in view while the form scrolls.
+                with gr.Column(scale=5, elem_classes=["mode-result"]):
                     # Labels name the API's outputs (a page shows none for HTML).
                     self.status = text_view("Ready.", label="Status",
                                             elem_classes=["job-status"],
                                             elem_id=f"{self.mode}-status")
+                    self.video = gr.Video(label="Result", interactive=False, autoplay=True,
+                                          buttons=["download"], elem_id=f"{self.mode}-result")
                     # What Stop answered: apart from the status, which the job's own events
                     # keep rewriting while it runs on.
                     self.note = text_view("", label="Stop", elem_id=f"{self.mode}-note")
-                    self.video = gr.Video(label="Result", interactive=False, autoplay=True,
-                                          buttons=["download"], elem_id=f"{self.mode}-result")
                     self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
-                    self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
+                    self.logs = gr.Textbox(label="Model logs", lines=4, max_lines=10,
                                            interactive=False, autoscroll=True)
             self._examples()
         self._labels = {n: w.label for n, w in self.widgets.items()}
@@ -272,11 +295,13 @@ class ModeTab:
             count = max(len(_paths(values[-1])), 2)
             seconds = values[len(self._price_names):-1]
             args["transitions"] = [{"duration": int(s or 0)} for s in seconds[: count - 1]]
+        price = catalog.job_price(endpoint, args)
         text = catalog.estimate_price(endpoint, args)
-        if catalog.job_price(endpoint, args).estimated:
-            text += f" ([the model on fal](https://fal.ai/models/{endpoint.id}))"
+        if price.estimated:  # short: the line sits by Generate (the README says the rule)
+            text = (f"about ${price.usd:.2f}, estimated ([not published by fal]"
+                    f"(https://fal.ai/models/{endpoint.id}))")
         if not self.app.settings.server_key:  # what runs here, until a key is pasted
-            return f"Price: **free local preview** (no fal key here). On fal: {text}"
+            return f"Price: **free local preview** · on fal {text}"
         return f"Price: {text}"
 
     # -- events ------------------------------------------------------------------
@@ -293,9 +318,11 @@ class ModeTab:
         # each output of each update to a worker thread to postprocess (four thread hops per
         # update, a fifth of the app's work per job in a crowd) and probe the finished video
         # with ffprobe where ffmpeg is installed; fal's results are MP4s we have opened.
+        # No progress of Gradio's own: the status line says where the job is, and an
+        # overlay would hide the video and logs it is waiting for.
         self.run_event = self.run_button.click(
             self._named(self.run), [*self._inputs(), self.key_state, self.visitor], outputs,
-            api_name=api, postprocess=False)
+            api_name=api, postprocess=False, show_progress="hidden")
         # After every run: the widgets fal or our checks complained about say so in their
         # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
         # page does not run `.then` after a queued event that raised.
@@ -453,14 +480,14 @@ class ModeTab:
                                             owner=identity)
         except InputError as exc:
             log.info("refused input: %s", exc.field)  # a person's mistake: no traceback
-            yield *[gr.skip()] * 5, {exc.field: exc.message}, gr.skip()
-            # The message may quote what was typed, and a toast takes HTML.
-            raise gr.Error(plain(self._explain(version, exc)), title="Check the form",
-                           print_exception=False) from None
+            said = self._explain(version, exc)
+            yield refused("Check the form", said, {exc.field: exc.message})
+            raise quiet_error(said, "Check the form") from None
         except LimitReached as exc:
             title = ("Storage full" if isinstance(exc, StorageFull)
                      else "Budget reached" if isinstance(exc, OverBudget) else "Busy")
-            raise gr.Error(str(exc), title=title, print_exception=False) from None
+            yield refused(title, str(exc), {})
+            raise quiet_error(str(exc), title) from None
         async for update in self.follow(job.record.id):
             yield update
 
@@ -496,6 +523,8 @@ class ModeTab:
         return person(identity, address)
 
     def mark(self, problems: dict[str, str] | None) -> list[Any]:
+        """Each widget fal or our checks complained about is outlined, its label saying
+        what is wrong; every other widget loses an earlier complaint."""
         problems = problems or {}
         updates = []
         for name, label in self._labels.items():
@@ -503,7 +532,8 @@ class ModeTab:
             for prefix in (label, name):  # "Prompt is required" -> "Prompt ⚠ is required"
                 if text and text.startswith(prefix):
                     text = text[len(prefix):].lstrip(" :")
-            updates.append(gr.update(label=f"{label} ⚠ {text}" if text else label))
+            updates.append(gr.update(label=f"{label} ⚠ {text}" if text else label,
+                                     elem_classes=[PROBLEM] if text else []))
         return [*updates, gr.Button(interactive=False)]
 
     def _explain(self, version: str, exc: InputError) -> str:

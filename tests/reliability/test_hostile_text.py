@@ -177,12 +177,12 @@ def test_a_complaint_quotes_what_was_typed_as_text(page) -> None:  # type: ignor
     page.locator("#text-to-video-prompt textarea").fill("a calm sea")
     page.locator("#text-to-video-seed input, #text-to-video-seed textarea").first.fill(typed)
     page.locator("#text-to-video-run").click()
-    # The toast and the seed's label both quote the value.
-    toast = page.locator("[data-testid=toast-body]")
-    toast.wait_for(timeout=15_000)
-    assert typed in toast.inner_text(), f"the toast does not quote {typed!r}: {toast.inner_text()}"
+    # The status line and the seed's label both quote the value.
+    said = page.locator("#text-to-video-status .has-problem")
+    said.wait_for(timeout=15_000)
+    assert typed in said.inner_text(), f"the status does not quote {typed!r}: {said.inner_text()}"
     label = page.locator("#text-to-video-seed").get_by_text("⚠")
     label.wait_for(timeout=15_000)
     assert typed in label.inner_text(), f"the label does not quote {typed!r}"
-    assert_nothing_injected(page, "the toast and the label", typed)
-    assert_fits(page, "the toast", typed)
+    assert_nothing_injected(page, "the status and the label", typed)
+    assert_fits(page, "the status line", typed)

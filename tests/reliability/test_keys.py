@@ -39,7 +39,7 @@ def paste_key_and_run(browser, url: str, prompt: str) -> dict[str, str]:  # type
     context = browser.new_context()
     page = context.new_page()
     page.goto(url)
-    page.get_by_text("fal key", exact=True).click()  # the section is folded: a key is at hand
+    page.get_by_text("fal key ·").click()  # the section is folded: a key is at hand
     page.locator("#fal-key input").fill(PASTED)
     page.locator("#fal-key-use").click()
     page.get_by_text("Your key is set for this session only").wait_for()
@@ -143,7 +143,7 @@ def test_pasted_keys_leave_nothing_behind(fakefal: FakeFal, tmp_path: Path) -> N
         for i in range(100):
             key = f"visitor-{i:03d}:junk-secret-{i:03d}"
             page = RawPage(app.url)
-            page.direct("set_key", key, None)
+            page.direct("set_key", key, None, None)
             if i % 10 == 0:  # one in ten runs a job on it, which opens connections to fal
                 fakefal.allow_key(key)
                 ok, outputs = page.call("text_to_video", version="v2.2", prompt=f"key {i}")
@@ -161,7 +161,7 @@ def test_a_pasted_key_serves_only_the_login_that_pasted_it(fakefal: FakeFal,
     fakefal.allow_key(PASTED)
     with running_app(env, tmp_path) as app:
         ada = RawPage(app.url, login=("ada", "lovelace-42"))
-        ada.direct("set_key", PASTED, None)
+        ada.direct("set_key", PASTED, None, None)
         bob = RawPage(app.url, login=("bob", "babbage-43"))
         bob.session = ada.session  # bob holds ada's session id
         ok, message = bob.call("text_to_video", version="v2.2", prompt="on ada's key?")
@@ -177,7 +177,7 @@ def test_a_pasted_key_serves_only_the_visitor_that_pasted_it(fakefal: FakeFal,
     fakefal.allow_key(PASTED)
     with running_app(fakefal.env, tmp_path) as app:
         owner, other = RawPage(app.url), RawPage(app.url)
-        owner.direct("set_key", PASTED, None)
+        owner.direct("set_key", PASTED, None, None)
         other.session = owner.session  # holds the owner's session id, not their cookie
         ok, message = other.call("text_to_video", version="v2.2", prompt="on their key?")
         assert not ok and "pasted by someone else" in message
