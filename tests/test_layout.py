@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from playground import catalog
 from tests.chromium import launched, needs_chromium
@@ -158,5 +159,53 @@ def test_a_refusal_is_one_message_in_the_status_and_on_its_field(  # type: ignor
         assert "still" not in said.inner_text()  # no key was set before
         assert page.locator("#fal-key input").input_value() == ""
         assert errors == [], f"HTTP {errors} for a malformed key"
+    finally:
+        page.context.close()
+
+
+def test_the_history_is_cards_on_a_phone_and_a_table_on_a_laptop(  # type: ignore[no-untyped-def]
+        browser, app, fakefal: FakeFal) -> None:
+    typed = "<b>a boat</b> & a *storm*"
+    page = open_page(browser, app.url, "phone")
+    try:
+        prompt(page, "text-to-video", typed)
+        page.locator("#text-to-video-run").click()
+        page.locator("#text-to-video-status").get_by_text("Done").wait_for(timeout=60_000)
+        click_tab(page, "History")
+        card = page.locator("#history-cards .job-card").first
+        card.wait_for(timeout=15_000)
+        assert not page.locator("#history-table").is_visible()
+        text = card.inner_text()
+        for part in ("Text to video", "v2.5", "done", typed, "UTC"):
+            assert part in text, f"{part!r} is not on the card: {text!r}"
+        assert card.locator("b", has_text="a boat").count() == 0  # typed text stays text
+        thumb = card.locator("video").element_handle()
+        page.wait_for_function("v => v.readyState >= 1 && v.videoWidth > 0", arg=thumb,
+                               timeout=15_000)
+        box = card.bounding_box()
+        assert box and box["width"] <= VIEWPORTS["phone"]["width"]
+        shot(page, "history-cards-phone")
+        card.click()  # one tap: the job, scrolled to
+        page.locator("#history-details").get_by_text("Text to video").wait_for(timeout=15_000)
+        top = page.evaluate("document.querySelector('#history-video')"
+                            ".getBoundingClientRect().top")
+        assert 0 <= top < VIEWPORTS["phone"]["height"] / 2, f"the job is at {top} px"
+    finally:
+        page.context.close()
+
+    page = open_page(browser, app.url, "desktop")  # a new visitor: a job of their own
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "file=videos" in r.url else None)
+    try:
+        prompt(page, "text-to-video", "a lighthouse")
+        page.locator("#text-to-video-run").click()
+        page.locator("#text-to-video-status").get_by_text("Done").wait_for(timeout=60_000)
+        fetched.clear()  # the tab's own result played; the History's thumbnails must not load
+        click_tab(page, "History")
+        expect(page.locator("#history-table")).to_contain_text("a lighthouse", timeout=15_000)
+        assert not page.locator("#history-cards").is_visible()
+        assert page.locator("#history-cards .job-card").count() == 1  # there, unseen
+        assert page.locator("#history-cards video[src]").count() == 0
+        assert fetched == []
     finally:
         page.context.close()

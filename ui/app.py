@@ -11,7 +11,7 @@ from playground import catalog
 from playground.service import Playground
 from playground.settings import Settings
 from ui.api import handler_defaults_win
-from ui.history_tab import HistoryTab
+from ui.history_tab import HistoryTab, cards_html
 from ui.identity import IdentityBar
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
@@ -35,6 +35,18 @@ CSS = """
 .run-bar .row { flex-wrap: nowrap; }
 .whoami-row { flex-wrap: wrap; align-items: center; }
 #whoami { flex: 1 1 320px; }
+/* The History: a table on a laptop, cards on a phone (ui/history_tab.py). */
+.job-cards { display: none; }
+.job-card { display: flex; gap: var(--spacing-lg); align-items: flex-start; cursor: pointer;
+            padding: var(--spacing-md); border-bottom: 1px solid var(--border-color-primary); }
+.job-card video, .job-card .no-video { width: 112px; aspect-ratio: 16 / 9; flex: none;
+            object-fit: cover; background: var(--background-fill-secondary);
+            border-radius: var(--radius-sm); }
+.job-card .no-video { display: grid; place-items: center; font-size: var(--text-sm); }
+@media (max-width: 640px) {
+  .job-cards { display: block; }
+  #history-table { display: none; }
+}
 /* Nothing to say (no Stop answered, no job's details yet): no room taken. */
 .mode-result .block:has(> .html-container > .prose:empty) { display: none; }
 .block.has-problem { outline: 2px solid var(--error-border-color, #ef4444); outline-offset: 2px; }
@@ -77,8 +89,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         # from the page's config, which is the same for everyone.
         for mode, mode_tab in mode_tabs.items():
             mode_tab.wire_reattach(resume[mode])
-        arrival = bar.wire(demo, tabs, resume, [history.table, history.spend],
-                           lambda identity: [[], history.spend_html(identity)])
+        arrival = bar.wire(demo, tabs, resume, [history.table, history.cards, history.spend],
+                           lambda identity: [[], cards_html([]), history.spend_html(identity)])
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),

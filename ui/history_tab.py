@@ -80,6 +80,51 @@ def describe(record: JobRecord, status: str | None = None) -> str:
     return "".join(f"<p>{line}</p>" for line in lines) + settings_list(record)
 
 
+def cards_html(records: list[JobRecord], team: bool = False) -> str:
+    """The jobs as cards, for a narrow screen: a thumbnail (the video's first frame, loaded
+    only where the cards show: CARDS_JS), mode, model, prompt, date and status. Every value
+    from a person or from fal goes in escaped; job ids are our own hex."""
+    if not records:
+        return '<p class="job-cards-empty">No jobs yet: what you generate lands here.</p>'
+    cards = []
+    for r in records:
+        thumb = (f'<video data-src="{API_PREFIX.lstrip("/")}/file=videos/{r.id}.mp4#t=0.1" '
+                 'preload="metadata" muted playsinline></video>' if r.video and not r.removed
+                 else f'<div class="no-video">{plain(r.status)}</div>')
+        by = f"{plain(r.owner_name or 'you')} · " if team else ""
+        status = f"{r.status}, {r.removed}" if r.removed else r.status
+        cards.append(
+            f'<div class="job-card" data-job="{r.id}" role="button" tabindex="0">{thumb}'
+            f'<div><b>{catalog.MODES.get(r.mode, plain(r.mode))}</b> · {plain(r.version)}'
+            f' · {plain(status)}<br><span class="as-typed">{plain(prompt_of(r)[:120])}</span>'
+            f"<br><small>{by}{when(r)}</small></div></div>")
+    return "".join(cards)
+
+
+# A card picked (a tap, or Enter on one) selects its job, as a table row does. Thumbnails
+# load only while the cards show (a narrow screen): on a laptop, where the table shows,
+# not one byte of video is fetched for them.
+CARDS_JS = """
+const narrow = window.matchMedia('(max-width: 640px)');
+const thumbs = () => {
+  if (!narrow.matches) return;
+  for (const v of element.querySelectorAll('video[data-src]')) {
+    v.src = v.dataset.src;
+    v.removeAttribute('data-src');
+  }
+};
+const pick = e => {
+  const card = e.target.closest('[data-job]');
+  if (card && (e.type === 'click' || e.key === 'Enter')) trigger('select', {job: card.dataset.job});
+};
+element.addEventListener('click', pick);
+element.addEventListener('keydown', pick);
+narrow.addEventListener('change', thumbs);
+watch('value', thumbs);
+thumbs();
+"""
+
+
 def page_url(request: gr.Request) -> str:
     """This page's address as the person sees it: behind a Space's proxy, through a
     `--share` tunnel or on localhost alike (taken from the request, not a setting)."""
@@ -110,6 +155,9 @@ class HistoryTab:
             self.table = gr.Dataframe(headers=self.columns, value=[], interactive=False,
                                       label="Jobs", show_label=False, wrap=True,
                                       max_height=420, elem_id="history-table")
+            # The same jobs as cards, shown instead of the table on a narrow screen (CSS).
+            self.cards = gr.HTML(cards_html([]), js_on_load=CARDS_JS, label="Jobs as cards",
+                                 elem_id="history-cards", elem_classes=["job-cards"])
             self.timer = gr.Timer(TICK, active=False)
             self.selected = gr.State(None)
             with gr.Row(equal_height=False):
@@ -130,12 +178,16 @@ class HistoryTab:
                                                 elem_id="history-share-url")
         shown = [self.selected, self.video, self.details, self.share_url]
         inputs = [self.visitor]
-        listed = [self.table, self.timer, self.spend]
+        listed = [self.table, self.cards, self.timer, self.spend]
         tab.select(self.rows, inputs, listed, api_visibility="private", queue=False)
         self.timer.tick(self.rows, inputs, listed, api_visibility="private", queue=False)
         refresh.click(self.own_rows, inputs, self.table, api_name="history", queue=False)
         refresh.click(self.own_spend, inputs, self.spend, api_name="spend", queue=False)
         self.table.select(self.show, inputs, shown, api_visibility="private")
+        self.cards.select(self.show, inputs, shown, api_visibility="private")
+        # Below the cards on a phone: the picked job is scrolled to, at once.
+        self.cards.select(None, None, None, js="() => document.querySelector("
+                          "'#history-video')?.scrollIntoView({block: 'start'})")
         remix.click(self.remix, [self.selected, *inputs],
                     [self.tabs, *self.mode_inputs()], api_visibility="private")
         share.click(self.share, [self.selected, *inputs], self.share_url,
@@ -179,12 +231,14 @@ class HistoryTab:
         return self.spend_html(who(self.app, request, profile, visitor))
 
     def rows(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
-             ) -> tuple[list[list[Any]], gr.Timer, str]:
-        """The table and the spend, refreshed every few seconds while a job in it runs."""
+             ) -> tuple[Any, ...]:
+        """The table, its cards and the spend, refreshed every few seconds while a job in
+        it runs."""
         identity = who(self.app, request, profile, visitor)
         records = self.records(identity)
         running = any(r.status in UNFINISHED for r in records)
-        return self.table_rows(records), gr.Timer(active=running), self.spend_html(identity)
+        return (self.table_rows(records), cards_html(records, self.team),
+                gr.Timer(active=running), self.spend_html(identity))
 
     # -- one job ---------------------------------------------------------------------
 
@@ -220,10 +274,14 @@ class HistoryTab:
         record = self.app.history.get(record.id) or record
         yield gr.skip(), self._video(record), describe(record), gr.skip()
 
-    async def show(self, evt: gr.SelectData, visitor: Any, request: gr.Request,
+    async def show(self, evt: gr.EventData, visitor: Any, request: gr.Request,
                    profile: gr.OAuthProfile | None) -> AsyncIterator[tuple[Any, ...]]:
+        """A row or a card picked: its job (whose id the page says, so it is checked)."""
         identity = who(self.app, request, profile, visitor)
-        async for update in self.follow(evt.row_value[-1], identity):
+        data = evt._data if isinstance(evt._data, dict) else {}
+        row = data.get("row_value")
+        job_id = row[-1] if isinstance(row, list) and row else data.get("job")
+        async for update in self.follow(job_id, identity):
             yield update
 
     async def arrive(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
@@ -234,8 +292,8 @@ class HistoryTab:
         running = any(r.status in UNFINISHED for r in records)
         job_id = request.query_params.get("job") if request else None
         tabs = gr.Tabs(selected="history") if job_id else gr.skip()
-        first = (tabs, self.table_rows(records), gr.Timer(active=running),
-                 self.spend_html(identity))
+        first = (tabs, self.table_rows(records), cards_html(records, self.team),
+                 gr.Timer(active=running), self.spend_html(identity))
         if not job_id:
             yield *first, *[gr.skip()] * 4
             return
@@ -244,7 +302,8 @@ class HistoryTab:
             first = (gr.skip(),) * len(first)
 
     def outputs_on_arrival(self) -> list[Any]:
-        return [self.tabs, self.table, self.timer, self.spend, self.selected, self.video,
+        return [self.tabs, self.table, self.cards, self.timer, self.spend, self.selected,
+                self.video,
                 self.details, self.share_url]
 
     # -- remix and share ---------------------------------------------------------------
