@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bombs, crowd, fake, inputs, latency, process
+from bench import bombs, crowd, fake, inputs, latency, page, process
 from bench.table import Row, render
 from tests.apprunner import running_app
 
@@ -22,7 +22,7 @@ from tests.apprunner import running_app
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short runs; never fails on speed")
-    parser.add_argument("--only", choices=["bombs"], help="run only this figure")
+    parser.add_argument("--only", choices=["bombs", "page"], help="run only this figure")
     args = parser.parse_args()
     smoke = args.smoke
     began = time.perf_counter()
@@ -32,6 +32,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             if args.only == "bombs":
                 rows = bombs.run(cloud, Path(tmp), smoke=smoke)
+            elif args.only == "page":
+                rows = page_rows(cloud, Path(tmp), smoke=smoke)
             else:
                 rows = every_figure(cloud, Path(tmp), smoke=smoke)
     finally:
@@ -57,7 +59,12 @@ def every_figure(cloud: fake.Fake, work: Path, *, smoke: bool) -> list[Row]:
     rows.append(process.startup(work, 1 if smoke else 3))
     rows.append(process.memory(cloud, work, 8 if smoke else 32))
     rows += bombs.run(cloud, work, smoke=smoke)
+    rows += page_rows(cloud, work, smoke=smoke)
     return rows
+
+
+def page_rows(cloud: fake.Fake, work: Path, *, smoke: bool) -> list[Row]:
+    return page.run(cloud, work, runs=1 if smoke else 5, sessions=20 if smoke else 200)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import gradio as gr
 
 with gr.Blocks() as demo:
     box = gr.Textbox()
-    gr.Button("Go").click(lambda s: s, box, box)
+    gr.Button("Go", elem_id="go").click(lambda s: s, box, box)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

@@ -83,8 +83,9 @@ def pages_of(url: str) -> Callable[[int], float]:
 
 def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baseline_clients: int,
         runs: int) -> tuple[list[Row], float]:
-    """Rows for each crowd size (the first is judged, the others reported), each the median
-    of `runs` crowds, and fal status requests per job-second in the first."""
+    """Rows for each crowd size, each the median of `runs` crowds judged against bare
+    Gradio's floor for the same events, and fal status requests per job-second in the
+    first."""
     with running_app({**fake.env, "PIKA_CONCURRENCY": "1"}, work / "default-queue") as app:
         serial = measure(fake, baseline_clients, job_seconds, pages_of(app.url))
     per_client = serial / baseline_clients  # one job after another: the baseline scales so
@@ -107,16 +108,16 @@ def run(fake: Fake, work: Path, *, job_seconds: float, sizes: list[int], baselin
         for clients in sizes:
             wall = measure(fake, clients, job_seconds, pages_of(app.url), runs)
             rate = rate or requests_per_job_second(fake)
-            judged = clients == sizes[0]
+            # Judged against Gradio's own floor for the same events in this run: an absolute
+            # figure sat inside the floor's own noise (5.33 s to 5.56 s at 32 clients).
             rows.append(Row(f"concurrency: {clients} clients, {job_seconds:g} s jobs{each}", wall,
-                            "s", per_client * clients,
-                            f"<= {1.10 * job_seconds:.2f} s" if judged else "(reported)",
-                            wall <= 1.10 * job_seconds if judged else None))
-    rows.append(Row(f"  baseline measured: Gradio's default queue, {baseline_clients} clients",
-                    serial, "s", None, "(scaled above)", None))
+                            "s", floors[clients], "<= 1.03x floor", wall <= 1.03 * floors[clients]))
     for clients in sizes:
         rows.append(Row(f"  floor: bare Gradio, same events, no work, {clients} clients",
-                        floors[clients], "s", None, "(for reference)", None))
+                        floors[clients], "s", None, "(the baseline above)", None))
         rows.append(Row(f"  core alone, no Gradio: same jobs, {clients} clients",
                         cores[clients], "s", None, "(for reference)", None))
+    rows.append(Row(f"  Gradio's default queue (one job at a time), {baseline_clients} clients, "
+                    f"scaled to {sizes[0]}", per_client * sizes[0], "s", None, "(for reference)",
+                    None))
     return rows, rate

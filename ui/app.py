@@ -19,6 +19,7 @@ from ui.modes import PRESETS, ModeTab
 from ui.shared import SharedView
 from ui.text import CSS as TEXT_CSS
 from ui.videos import send_by_name
+from ui.weight import lazy_sessions, lighter_pages, no_matplotlib_search
 
 CSS = """
 .job-status { min-height: 2.5em; }
@@ -109,5 +110,8 @@ def build_app(settings: Settings) -> gr.Blocks:
     name_refused_files(demo)
     handler_defaults_win(demo)
     send_by_name(demo)
+    lighter_pages()
+    lazy_sessions()
+    no_matplotlib_search()
     demo.playground = app  # type: ignore[attr-defined]
     return demo

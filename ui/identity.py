@@ -91,7 +91,12 @@ class IdentityBar:
         with gr.Row(equal_height=False, elem_classes=["whoami-row"]):
             # Wide enough that on a phone the button goes under it, not beside it.
             self.line = text_view("", elem_id="whoami", min_width=320)
-            self.afresh = gr.Button("Start afresh", size="sm", scale=0, visible=False,
+            # Only a Hugging Face login makes some people visitors and others not: without
+            # one, everyone is a visitor (or, with PIKA_AUTH, nobody is), known here, and
+            # the page's arrival has one component fewer to build.
+            self._per_person = app.settings.hf_login
+            self.afresh = gr.Button("Start afresh", size="sm", scale=0,
+                                    visible=not self._per_person and not app.settings.auth,
                                     elem_id="start-afresh")
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
@@ -109,8 +114,9 @@ class IdentityBar:
                           api_visibility="private")
         # Every output is given as the page takes it (HTML text, updates, the timers'
         # intervals): Gradio's postprocessing would cost a thread hop for each, on every load.
+        afresh = [self.afresh] if self._per_person else []
         return demo.load(self.greet, [self.visitor],
-                         [self.visitor, self.line, self.afresh, tabs, *resume.values()],
+                         [self.visitor, self.line, *afresh, tabs, *resume.values()],
                          api_visibility="private", queue=False, postprocess=False)
 
     def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
@@ -123,9 +129,9 @@ class IdentityBar:
         newest = running[0].mode if running else None
         resumed = [gr.Timer(active=True) if mode == newest else timer.value
                    for mode, timer in self.resume.items()]
+        afresh = [gr.Button(visible=not identity.logged_in)] if self._per_person else []
         return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),
-                gr.Button(visible=not identity.logged_in),
-                gr.Tabs(selected=newest) if newest else gr.skip(), *resumed)
+                *afresh, gr.Tabs(selected=newest) if newest else gr.skip(), *resumed)
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
                      ) -> list[Any]:

@@ -1,0 +1,78 @@
+"""What a page costs: the bytes of the app's config in its HTML, and the server's work for
+each new session. Both lean on Gradio internals, checked on each Gradio upgrade (see the
+README's "How it works").
+
+- Gradio embeds its whole config in the page, each component with three JSON schemas of
+  its value (`api_info`, `api_info_as_input`, `api_info_as_output`). The page never reads
+  them (the API page fetches `/gradio_api/info` on its own); gradio_client does, from
+  `/config`, to know which values are files. So they leave the HTML only.
+- Around every event Gradio tries `import matplotlib` twice; where it is not installed,
+  each try searches every folder on sys.path again.
+- A new session's first event makes Gradio build the config of every block once more
+  (`SessionState.config_values`), kept for deep links, which this app does not offer:
+  25 ms of CPU per visitor, and more for each event's inputs and outputs. Not here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+from gradio import routes, state_holder
+
+_SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output")
+
+
+def lighter_pages() -> None:
+    """The config in a page's HTML without the schemas no page reads. Idempotent."""
+    filters = routes.templates.env.filters
+    original = filters["toorjson"]
+    if getattr(original, "lighter", False):
+        return
+
+    def toorjson(value: Any) -> Any:
+        if isinstance(value, dict) and "components" in value and "dependencies" in value:
+            value = {**value, "components": [
+                {k: v for k, v in component.items() if k not in _SCHEMAS}
+                for component in value["components"]]}
+        return original(value)
+
+    toorjson.lighter = True  # type: ignore[attr-defined]
+    filters["toorjson"] = toorjson
+
+
+class _LazySessionState(state_holder.SessionState):
+    """Gradio's session state without the per-block config copies kept for deep links,
+    which this app does not offer (no gr.DeepLinkButton): Gradio built them all for a new
+    session, then one for each input and output of every event."""
+
+    def __init__(self, blocks: Any) -> None:
+        super().__init__(_NoBlocks(blocks))  # every other field as Gradio sets it
+
+    def _update_config(self, key: int) -> None:
+        pass
+
+    def _update_value_in_config(self, key: int, value: Any) -> None:
+        pass
+
+
+class _NoBlocks:
+    """Stands in for the Blocks in Gradio's SessionState.__init__: the same default config,
+    and no blocks to copy the config of there and then."""
+
+    def __init__(self, blocks: Any) -> None:
+        self.default_config = blocks.default_config
+        self.blocks: dict[int, Any] = {}
+
+
+def lazy_sessions() -> None:
+    """Sessions keep no per-block config copies. Idempotent."""
+    state_holder.SessionState = _LazySessionState  # type: ignore[misc]
+
+
+def no_matplotlib_search() -> None:
+    """Where matplotlib is not installed, `import matplotlib` fails at once (a None in
+    sys.modules is a remembered "no such module") instead of searching the disk."""
+    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]
