@@ -12,6 +12,7 @@ from playground.identity import digest
 from playground.jobs import JobManager
 from playground.keyring import PastedKeys
 from playground.limits import Allowance
+from playground.livecatalog import LiveCatalog
 from playground.settings import Settings
 from playground.spend import Budgets
 from playground.storage import GB, Storage
@@ -30,6 +31,8 @@ def _nothing() -> None:
 class Playground:
     def __init__(self, settings: Settings, *, input_dirs: Sequence[Path] = ()) -> None:
         self.settings = settings
+        # Not started here: the page's builder starts it (ui/app.py), before the tabs.
+        self.catalog = LiveCatalog(settings)
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
         self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,

@@ -52,7 +52,7 @@ def settings_list(record: JobRecord) -> str:
     """Every setting but the inputs and the seed (said on its own), named as the form
     names it."""
     try:
-        fields = catalog.lookup(record.mode, record.version).properties
+        fields = catalog.known(record.mode, record.version).properties
     except KeyError:  # a version since removed from the catalog
         fields = {}
     settings = [f"{plain(fields.get(name, {}).get('title') or name)}: {plain(value)}"
