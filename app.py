@@ -17,6 +17,12 @@ for _name in ("matplotlib", "sniffio"):
     if importlib.util.find_spec(_name) is None:
         sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 
+if sys.argv[1:2] == ["catalog"]:  # a maintainer's command: no page to build for it
+    from playground.livecatalog import main as catalog_main
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    sys.exit(catalog_main(sys.argv[2:]))
+
 from playground.service import Playground  # noqa: E402
 from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402

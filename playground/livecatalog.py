@@ -287,7 +287,8 @@ def merge(builtin: Endpoint, fal: Input, entry: dict[str, Any], notes: list[str]
     for name, why in fal.skipped.items():
         if name not in builtin.properties:
             notes.append(f"{builtin.id}: field {name} left out: {why}")
-    required = [n for n in fal.required if n in props]
+    required = [n for n in builtin.required if n in fal.required and n in props]
+    required += [n for n in fal.required if n in props and n not in required]
     schema = {**builtin.schema, "properties": props, "required": required}
     return replace(builtin, schema=schema, fetched=_day(entry["fetched"]),
                    status=entry.get("status", "active"))
@@ -411,7 +412,7 @@ class LiveCatalog:
     """Installs the cached catalog, then keeps it fresh from fal on a thread of its own
     (the refresh is a few blocking HTTPS calls every so many hours)."""
 
-    def __init__(self, settings: Settings, *,
+    def __init__(self, settings: Settings, *, timeout: float | None = None,
                  installer: Callable[[Built], None] | None = None) -> None:
         self.path = settings.data_dir / CACHE_NAME
         self.key = settings.server_key or settings.admin_key
@@ -419,17 +420,19 @@ class LiveCatalog:
         self.every_s = settings.catalog_refresh_hours * 3600
         self.enabled = bool(self.key) and self.every_s > 0
         self._install = installer or _install
+        self.timeout = timeout
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.snapshot: Snapshot | None = None
+        self._said: set[str] = set()
 
-    def start(self, wait: float = WAIT_S) -> None:
+    def start(self, wait: float = WAIT_S, *, background: bool = True) -> None:
         """Serve the cache now; refresh in the background. With no cache yet, wait at most
         `wait` seconds for fal's first answer."""
         self.snapshot = load(self.path)
         self._apply()
-        if not self.enabled:
+        if not self.enabled or not background:
             return
         first = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(first,), daemon=True,
@@ -452,8 +455,11 @@ class LiveCatalog:
                 return
 
     def refresh(self) -> Report:
-        with self._lock, Platform(self.key, self.url) as platform:
+        timeout = {} if self.timeout is None else {"timeout": self.timeout}
+        with self._lock, Platform(self.key, self.url, **timeout) as platform:
             snapshot, report = fetch(platform, self.snapshot)
+            if self._stop.is_set():  # stopped meanwhile: what is served stays
+                return report
             if report.fetched or report.prices:
                 save(self.path, snapshot)
                 self.snapshot = snapshot
@@ -464,7 +470,9 @@ class LiveCatalog:
     def _apply(self) -> None:
         built = build(self.snapshot)
         for note in built.notes:
-            log.info("fal catalog: %s", note)
+            if note not in self._said:  # once per process, not at every refresh
+                self._said.add(note)
+                log.warning("fal catalog: %s", note)
         self._install(built)
 
 

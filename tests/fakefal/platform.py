@@ -164,10 +164,7 @@ class PlatformState:
             return 400, _error("validation_error", "endpoint_id: at most 50 values")
         expand = "openapi-3.0" in query.get("expand", [])
         listed = [i for i, m in self.listings.items() if m.listed]
-        if ids:
-            found = [i for i in ids if i in listed]
-        else:
-            found = listed
+        found = [i for i in ids if i in listed] if ids else listed
         text = (query.get("q") or [""])[0].lower()
         if text:
             found = [i for i in found if text in i.lower()
