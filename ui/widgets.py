@@ -52,6 +52,11 @@ def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.
         # A text box, because a number box shows 0 when empty, and blank must mean "random".
         return gr.Textbox("" if shown else None, label=label, placeholder=PLACEHOLDERS["seed"],
                           max_lines=1, visible=shown)
+    if prop.get("type") in ("integer", "number") and "default" not in prop:
+        # As for the seed: a number box shows 0 when empty, and blank must mean "not given"
+        # (fal's own default), not 0.
+        return gr.Textbox("" if shown else None, label=label, info=info, max_lines=1,
+                          placeholder="blank = fal's default", visible=shown)
     if prop.get("type") in ("integer", "number"):
         whole = prop.get("type") == "integer"
         return lenient(gr.Number(value=prop.get("default") if shown else None, label=label,
