@@ -7,6 +7,7 @@ from pathlib import Path
 
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
+from playground.falusage import FalUsage
 from playground.history import History
 from playground.identity import digest
 from playground.jobs import JobManager
@@ -33,6 +34,7 @@ class Playground:
         self.settings = settings
         # Not started here: the page's builder starts it (ui/app.py), before the tabs.
         self.catalog = LiveCatalog(settings)
+        self.fal_usage = FalUsage(settings)  # fal's own figures, with an admin key
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
         self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,

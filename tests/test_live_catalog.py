@@ -18,12 +18,15 @@ from urllib.parse import parse_qs
 import pytest
 
 from playground import catalog, livecatalog
+from playground.falusage import FalUsage
 from playground.livecatalog import LiveCatalog
 from playground.requests import build_request
 from playground.settings import Settings
 from tests.apprunner import ROOT
 from tests.fakefal import FakeFal
+from tests.fakefal.platform import FAKE_ADMIN_KEY
 from tests.fakefal.schemas import TextToVideo25
+from tests.waiting import wait_for
 
 T2V22 = "fal-ai/pika/v2.2/text-to-video"
 T2V21 = "fal-ai/pika/v2.1/text-to-video"
@@ -259,3 +262,22 @@ def test_catalog_refresh_writes_the_cache_the_app_starts_from(fakefal: FakeFal,
     fakefal.script(faults={"models": [500] * 3})
     failed = cli(fakefal, tmp_path, "--refresh")
     assert failed.returncode == 1 and "HTTP 500" in failed.stdout
+
+
+def test_fals_own_usage_needs_an_admin_key_and_never_holds_a_page(fal_env: FakeFal,
+                                                                   tmp_path: Path) -> None:
+    fal_env.platform.usage = {T2V22: 1.25, SCENES: 0.5, "fal-ai/flux/dev": 9.0}
+    usage = FalUsage(Settings(data_dir=tmp_path, admin_key=FAKE_ADMIN_KEY))
+    assert "not read yet" in usage.line()  # asked on a thread; the page does not wait
+    wait_for(lambda: usage.last, what="fal's usage")
+    assert "today <b>$1.75</b>, this month <b>$1.75</b>" in usage.line()
+    asked = fal_env.find("usage")
+    assert len(asked) == 2 and all(r.key == FAKE_ADMIN_KEY for r in asked)
+    assert set(parse_qs(asked[0].query)["endpoint_id"]) == {e.id for e in catalog.ENDPOINTS}
+    assert usage.line() and fal_env.count("usage") == 2  # fresh for 10 minutes
+    not_admin = FalUsage(Settings(data_dir=tmp_path, admin_key="fake-key-id:fake-key-secret"))
+    not_admin.line()
+    wait_for(lambda: not_admin.failed, what="the refusal")
+    assert "HTTP 403 (Admin API key required)" in not_admin.failed
+    assert "fake-key" not in not_admin.failed
+    assert FalUsage(Settings(data_dir=tmp_path)).line() == ""  # no admin key: nothing said

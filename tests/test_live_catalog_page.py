@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
@@ -15,8 +16,10 @@ from playwright.sync_api import expect
 from tests.apprunner import RunningApp, running_app
 from tests.chromium import launched, needs_chromium
 from tests.fakefal import FakeFal
+from tests.fakefal.platform import FAKE_ADMIN_KEY
 from tests.test_browser import ARTIFACTS, VIEWPORTS, click_tab, prompt
 from tests.test_live_catalog import T2V22, T2V26, script_changes
+from tests.waiting import wait_for
 
 TODAY = time.strftime("%Y-%m-%d", time.gmtime())
 
@@ -122,3 +125,19 @@ def test_the_page_shows_fals_forms_and_runs_a_fetched_field(  # type: ignore[no-
     expect(page.locator("#swaps-about")).to_contain_text(f"form from fal, {TODAY}")
     assert page.locator("#swaps-negative_prompt").count() == 0  # fal removed it
     page.context.close()
+
+
+def test_the_spend_view_shows_fals_usage_to_a_logged_in_team_never_the_admin_key(
+        fal: FakeFal, tmp_path_factory: pytest.TempPathFactory) -> None:
+    fal.platform.usage = {T2V22: 1.25, "fal-ai/pika/v2.2/pikascenes": 0.5}
+    env = {**fal.env, "PIKA_AUTH": "ann:a-long-password", "PIKA_FAL_ADMIN_KEY": FAKE_ADMIN_KEY}
+    with running_app(env, tmp_path_factory.mktemp("usage")) as app:
+        client = Client(app.url, auth=("ann", "a-long-password"), verbose=False)
+        said = wait_for(lambda: (html := client.predict(api_name="/spend")) and
+                        "$1.75" in html and html, what="fal's usage in the spend view")
+        assert "fal's own usage for the Pika endpoints" in said
+        assert "this month <b>$1.75</b>" in said
+        assert all(r.key == FAKE_ADMIN_KEY for r in fal.find("usage"))
+        config = httpx.get(f"{app.url}config", cookies=dict(client.cookies), trust_env=False)
+        for text in (app.output(), config.text, said):
+            assert FAKE_ADMIN_KEY not in text and "fake-admin" not in text

@@ -172,7 +172,10 @@ class HistoryTab:
         """The person's own spend (a team's history shows others' jobs, never their spend)."""
         now = time.time()
         charges = self.app.history.charges(spend.month_start(now), owner=identity.owner)
-        return spend_line(spend.summarise(charges, now), self.app.jobs.budgets)
+        line = spend_line(spend.summarise(charges, now), self.app.jobs.budgets)
+        # fal's own figures are the account's, all keys: for logged-in people only (a
+        # team), never for anonymous visitors of a public Space.
+        return line + self.app.fal_usage.line() if identity.logged_in else line
 
     def own_spend(self, visitor: Any = None, request: gr.Request | None = None,
                   profile: gr.OAuthProfile | None = None) -> str:
