@@ -61,7 +61,9 @@ def launch_options(app: Playground) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog="pika-playground catalog --refresh | --diff: fal's live "
+        "schemas for the Pika endpoints, fetched now or compared with the built-in catalog")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT",
                                                                        "7860")))

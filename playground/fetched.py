@@ -11,10 +11,27 @@ an image or video file (fal marks files by name: `..._image_url`, `..._video_url
 from __future__ import annotations
 
 import copy
+import keyword
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from playground.catalog import MAX_PROMPT_CHARS, Schema
+
+# Nothing from fal is trusted: a field's name becomes an API parameter and an element id,
+# so it is a plain identifier that is none of the page's own parameters; words are capped.
+NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}", re.IGNORECASE)
+RESERVED = {"request", "profile", "version", "session_key", "visitor", "self"}
+MAX_FIELDS = 24  # new fields drawn per endpoint; a form is not a spreadsheet
+MAX_OPTIONS = 100
+MAX_WORDS = {"title": 80, "description": 300}
+ENDPOINT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63}){1,5}",
+                         re.IGNORECASE)
+
+
+def usable_name(name: str) -> bool:
+    return (bool(NAME.fullmatch(name)) and not keyword.iskeyword(name)
+            and name not in RESERVED and not name.startswith("transition_"))
 
 
 class Unreadable(ValueError):
@@ -110,6 +127,12 @@ def draw(doc: dict[str, Any], name: str, raw: Any) -> Schema:
     out: Schema = {k: copy.deepcopy(prop[k]) for k in _KEEP if k in prop}
     if out.get("default", 0) is None:
         del out["default"]  # "none given" is how the catalog says it
+    for key, most in MAX_WORDS.items():
+        if key in out:
+            out[key] = str(out[key])[:most]
+    for key in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+        if key in out and (not isinstance(out[key], int | float) or isinstance(out[key], bool)):
+            del out[key]  # a bound that is not a number is no bound
     media = _media_kind(name, prop)
     if kind == "array":
         items = _nullable(doc, prop.get("items") or {})
@@ -129,6 +152,8 @@ def draw(doc: dict[str, Any], name: str, raw: Any) -> Schema:
         return out
     enum = prop.get("enum")
     if isinstance(enum, list) and enum:
+        if len(enum) > MAX_OPTIONS:
+            raise Unreadable(f"a choice among {len(enum)} options (at most {MAX_OPTIONS})")
         if kind not in ("string", "integer", None) or not all(
                 isinstance(o, str) or (isinstance(o, int) and not isinstance(o, bool))
                 for o in enum):
@@ -154,7 +179,11 @@ def read_input(doc: Any, endpoint_id: str) -> Input:
     properties: dict[str, Schema] = {}
     skipped: dict[str, str] = {}
     for name, raw in schema["properties"].items():
-        if not isinstance(name, str):
+        if not usable_name(name):
+            skipped[name[:64]] = "a name the page cannot use as a parameter"
+            continue
+        if len(properties) >= MAX_FIELDS:
+            skipped[name] = f"more than {MAX_FIELDS} fields"
             continue
         try:
             properties[name] = draw(doc, name, raw)

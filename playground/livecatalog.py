@@ -35,7 +35,7 @@ from typing import Any
 
 from playground import catalog
 from playground.catalog import ENDPOINTS, MODES, SEED_MAX, Endpoint, Price, Schema
-from playground.fetched import Input, Unreadable, raw_properties, read_input
+from playground.fetched import ENDPOINT_ID, Input, Unreadable, raw_properties, read_input
 from playground.platform import Platform, PlatformError
 from playground.settings import Settings
 
@@ -329,6 +329,9 @@ def fit(endpoint_id: str, category: str, fal: Input) -> str | None:
 def new_endpoint(endpoint_id: str, fal: Input, entry: dict[str, Any],
                  taken: set[tuple[str, str]],
                  notes: list[str]) -> Endpoint | None:
+    if not ENDPOINT_ID.fullmatch(endpoint_id):  # it goes into links and Markdown
+        notes.append(f"{endpoint_id[:80]!r}: left out: not an endpoint id")
+        return None
     mode = fit(endpoint_id, entry.get("category", ""), fal)
     if mode is None:
         notes.append(f"{endpoint_id}: left out: no tab fits its inputs")
@@ -344,7 +347,7 @@ def new_endpoint(endpoint_id: str, fal: Input, entry: dict[str, Any],
     if (mode, version) in taken:
         version = f"{version} ({endpoint_id.rsplit('/', 1)[-1]})"
     props = {n: _ours_on_new(n, fal.properties[n]) for n in fal.order if n in fal.properties}
-    title = entry.get("display_name") or f"Pika {version}"
+    title = str(entry.get("display_name") or f"Pika {version}")[:80]
     return Endpoint(endpoint_id, mode, version, title,
                     {"type": "object", "properties": props,
                      "required": [n for n in fal.required if n in props]},

@@ -19,6 +19,7 @@ import pytest
 
 from playground import catalog, livecatalog
 from playground.falusage import FalUsage
+from playground.fetched import read_input
 from playground.livecatalog import LiveCatalog
 from playground.requests import build_request
 from playground.settings import Settings
@@ -281,3 +282,31 @@ def test_fals_own_usage_needs_an_admin_key_and_never_holds_a_page(fal_env: FakeF
     assert "HTTP 403 (Admin API key required)" in not_admin.failed
     assert "fake-key" not in not_admin.failed
     assert FalUsage(Settings(data_dir=tmp_path)).line() == ""  # no admin key: nothing said
+
+
+def test_nothing_from_fal_reaches_the_page_unchecked() -> None:
+    """Names become API parameters and element ids, ids go into links: fal's are checked."""
+    doc = {"paths": {"/fal-ai/pika/v3/text-to-video": {"post": {"requestBody": {"content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/In"}}}}}}},
+        "components": {"schemas": {"In": {"type": "object", "required": ["prompt"],
+                                          "properties": {
+            "prompt": {"type": "string", "title": "P" * 500},
+            "request": {"type": "string"}, "bad name": {"type": "string"},
+            "class": {"type": "string"}, "transition_1_prompt": {"type": "string"},
+            "style": {"type": "string", "enum": [f"s{i}" for i in range(101)]},
+            "options": {"type": "object"}, "steps": {"type": "integer", "maximum": "lots"},
+        }}}}}
+    fal = read_input(doc, "fal-ai/pika/v3/text-to-video")
+    assert list(fal.properties) == ["prompt", "steps"]
+    assert len(fal.properties["prompt"]["title"]) == 80
+    assert "maximum" not in fal.properties["steps"]
+    assert set(fal.skipped) == {"request", "bad name", "class", "transition_1_prompt", "style",
+                                "options"}
+    notes: list[str] = []
+    entry = {"fetched": "2026-11-28T00:00:00Z", "category": "text-to-video"}
+    assert livecatalog.new_endpoint("fal-ai/pika/v3`](javascript:x)/t2v", fal, entry, set(),
+                                    notes) is None
+    assert "not an endpoint id" in notes[0]
+    made = livecatalog.new_endpoint("fal-ai/pika/v3/text-to-video", fal, entry, set(), notes)
+    assert made is not None and (made.mode, made.version, made.new) == ("text-to-video", "v3",
+                                                                         True)

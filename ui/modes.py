@@ -595,7 +595,12 @@ class ModeTab:
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""
-        endpoint = catalog.lookup(self.mode, version)
+        # The forms this page was built with: a version fal has stopped listing has none.
+        endpoint = next((e for e in self.endpoints if e.version == version), None)
+        if endpoint is None:
+            raise gr.Error(f"{plain(version)} is not among this page's versions (fal no longer "
+                           "lists it); its settings are in the job's details.",
+                           title="Version gone", print_exception=False)
         updates: list[Any] = [gr.update(value=version)]
         for name in self.names:
             prop = endpoint.properties.get(name)
