@@ -444,8 +444,11 @@ class LiveCatalog:
         if self.snapshot is None:
             first.wait(wait)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """No more refreshes, and none installed from now on; `wait`: for the one under way."""
         self._stop.set()
+        if wait and self._thread is not None:
+            self._thread.join(wait)
 
     def _run(self, first: threading.Event) -> None:
         while not self._stop.is_set():

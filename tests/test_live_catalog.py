@@ -184,13 +184,13 @@ def test_a_broken_answer_never_replaces_a_good_cache(fal_env: FakeFal, tmp_path:
 def test_without_a_cache_start_up_waits_2_s_at_most_then_serves_the_built_in_forms(
         fal_env: FakeFal, tmp_path: Path) -> None:
     fal_env.script(faults={"models": ["hold"]})
-    live = LiveCatalog(settings(tmp_path), timeout=5.0)
+    live = LiveCatalog(settings(tmp_path), timeout=3.0)
     started = time.monotonic()
     live.start()
     took = time.monotonic() - started
     assert 1.9 <= took < 2.5, took
     assert all(catalog.origin(e) == "built in" for e in catalog.current())
-    live.stop()
+    live.stop(wait=10)  # its calls end within this test
 
 
 def test_one_schema_fal_cannot_expand_keeps_its_older_copy(fal_env: FakeFal,
@@ -213,12 +213,12 @@ def test_one_schema_fal_cannot_expand_keeps_its_older_copy(fal_env: FakeFal,
 def test_with_a_cache_start_up_does_not_wait(fal_env: FakeFal, tmp_path: Path) -> None:
     fetched(tmp_path)
     fal_env.script(faults={"models": ["hold"] * 2})
-    live = LiveCatalog(settings(tmp_path), timeout=5.0)
+    live = LiveCatalog(settings(tmp_path), timeout=1.0)
     started = time.monotonic()
     live.start()
     assert time.monotonic() - started < 0.5
     assert catalog.origin(catalog.lookup("text-to-video", "v2.2")) == f"from fal, {TODAY}"
-    live.stop()
+    live.stop(wait=10)
 
 
 def test_no_key_or_no_refresh_asks_fal_nothing(fal_env: FakeFal, tmp_path: Path) -> None:
