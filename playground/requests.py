@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from playground.catalog import SEED_MAX, Endpoint, Schema, versions
+from playground.catalog import BY_ID, SEED_MAX, Endpoint, Schema, versions
 from playground.errors import InputError
 
 _ALLOWED_CONTROL = {"\n", "\t"}
@@ -195,6 +195,11 @@ def _transitions(prop: Schema, value: Any, keyframes: int) -> list[dict[str, Any
 
 def _not_a_field(endpoint: Endpoint, name: str) -> InputError:
     others = [e for e in versions(endpoint.mode) if name in e.properties]
+    builtin = BY_ID.get(endpoint.id)
+    if builtin and name in builtin.properties:  # the built-in form had it; fal's has not
+        label = _label(name, builtin.properties[name])
+        return InputError(name, f"{label} is no longer a setting of {endpoint.title} (fal "
+                                "removed it); leave it out.")
     if not others:
         return InputError(name, f"{endpoint.id} has no field {name!r}.")
     label = _label(name, others[0].properties[name])

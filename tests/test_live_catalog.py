@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from playground import catalog, livecatalog
+from playground.errors import InputError
 from playground.falusage import FalUsage
 from playground.fetched import read_input
 from playground.livecatalog import LiveCatalog
@@ -143,7 +144,8 @@ def test_a_fetched_field_goes_to_fal_with_the_type_fal_declares(fal_env: FakeFal
     assert type(request.arguments["motion_strength"]) is int
     assert request.arguments["guidance_scale"] == 6.5
     swaps = catalog.lookup("swaps", "v2")
-    with pytest.raises(Exception, match="has no field .negative_prompt"):
+    gone = "Negative prompt is no longer a setting of Pikaswaps 2 .fal removed it."
+    with pytest.raises(InputError, match=gone):
         build_request(swaps, {"video_url": "v.mp4", "negative_prompt": "blur"})
 
 
