@@ -104,6 +104,8 @@ def _media_kind(name: str, prop: Schema) -> str | None:
 def _nullable(doc: dict[str, Any], prop: Schema) -> Schema:
     """`anyOf: [X, {"type": "null"}]` (an optional field, as pydantic writes it) -> X."""
     prop = _resolve(doc, prop)
+    if not isinstance(prop, dict):
+        raise Unreadable("not a schema")
     options = prop.get("anyOf") or prop.get("oneOf")
     if isinstance(options, list):
         kept = [_resolve(doc, o) for o in options if not (isinstance(o, dict)
@@ -135,7 +137,8 @@ def draw(doc: dict[str, Any], name: str, raw: Any) -> Schema:
             del out[key]  # a bound that is not a number is no bound
     media = _media_kind(name, prop)
     if kind == "array":
-        items = _nullable(doc, prop.get("items") or {})
+        raw_items = prop.get("items")
+        items = _nullable(doc, raw_items if isinstance(raw_items, dict) else {})
         if media not in ("image", "video") or items.get("type") != "string":
             raise Unreadable("a list the form cannot draw (only lists of image files)")
         if media == "video":
@@ -189,8 +192,10 @@ def read_input(doc: Any, endpoint_id: str) -> Input:
             properties[name] = draw(doc, name, raw)
         except Unreadable as exc:
             skipped[name] = str(exc)
-    required = [n for n in schema.get("required") or [] if isinstance(n, str)]
-    order = [n for n in schema.get("x-fal-order-properties") or [] if n in schema["properties"]]
+    listed: list[list[Any]] = [v if isinstance(v := schema.get(k), list) else []
+                               for k in ("required", "x-fal-order-properties")]
+    required = [n for n in listed[0] if isinstance(n, str)]
+    order = [n for n in listed[1] if isinstance(n, str) and n in schema["properties"]]
     order += [n for n in schema["properties"] if n not in order]
     return Input(properties, required, order, skipped)
 

@@ -167,7 +167,14 @@ def fetch(platform: Platform, before: Snapshot | None) -> tuple[Snapshot, Report
     report = Report()
     when = _now()
     builtin = [e.id for e in ENDPOINTS]
-    ids = builtin + [i for i in old.models if i not in builtin]
+    found: list[str] = []
+    try:  # which Pika endpoints fal has: ids only, the schemas come with the listing
+        found = [m["endpoint_id"] for m in platform.search(SEARCH, schemas=False)
+                 if _is_pika(m["endpoint_id"])]
+    except PlatformError as exc:
+        report.failed.append(str(exc))
+    # Those found before stay asked for: a failed search must not lose them.
+    ids = list(dict.fromkeys(builtin + list(old.models) + found))
     answered: dict[str, dict[str, Any]] = {}
     try:
         for model in platform.models(ids):
@@ -180,24 +187,18 @@ def fetch(platform: Platform, before: Snapshot | None) -> tuple[Snapshot, Report
         new.checked = when
     except PlatformError as exc:
         report.failed.append(str(exc))
-    try:
-        for model in platform.search(SEARCH):
-            if _is_pika(model["endpoint_id"]) and model["endpoint_id"] not in answered:
-                answered[model["endpoint_id"]] = model
-    except PlatformError as exc:
-        report.failed.append(str(exc))
     for endpoint_id, model in answered.items():
         try:
             new.models[endpoint_id] = _entry(model, when)
             report.fetched.append(endpoint_id)
-        except Unreadable as exc:
+        except (Unreadable, TypeError, AttributeError, ValueError) as exc:  # fal's, not ours
             report.kept[endpoint_id] = str(exc)
             log.warning("fal's schema for %s unreadable (%s): %s", endpoint_id, exc,
                         "the cached one stays" if endpoint_id in old.models else "left out")
     if new.checked == when:  # a whole listing: endpoints found only before have gone
         for endpoint_id in [i for i in new.models if i not in answered and i not in builtin]:
             del new.models[endpoint_id]
-    priced = [i for i in ids + list(answered) if i in new.models or i in builtin]
+    priced = [i for i in ids if i in new.models or i in builtin]
     try:
         prices = platform.prices(list(dict.fromkeys(priced)))
         new.prices = {i: {**p, "fetched": when} for i, p in prices.items()}

@@ -297,13 +297,15 @@ def test_nothing_from_fal_reaches_the_page_unchecked() -> None:
             "class": {"type": "string"}, "transition_1_prompt": {"type": "string"},
             "style": {"type": "string", "enum": [f"s{i}" for i in range(101)]},
             "options": {"type": "object"}, "steps": {"type": "integer", "maximum": "lots"},
-        }}}}}
+            "ref_image_urls": {"type": "array", "items": [{"type": "string"}]},
+            "weights": ["not", "a", "schema"],
+        }, "x-fal-order-properties": "prompt"}}}}
     fal = read_input(doc, "fal-ai/pika/v3/text-to-video")
     assert list(fal.properties) == ["prompt", "steps"]
     assert len(fal.properties["prompt"]["title"]) == 80
     assert "maximum" not in fal.properties["steps"]
     assert set(fal.skipped) == {"request", "bad name", "class", "transition_1_prompt", "style",
-                                "options"}
+                                "options", "ref_image_urls", "weights"}
     notes: list[str] = []
     entry = {"fetched": "2026-11-28T00:00:00Z", "category": "text-to-video"}
     assert livecatalog.new_endpoint("fal-ai/pika/v3`](javascript:x)/t2v", fal, entry, set(),
