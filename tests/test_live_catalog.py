@@ -314,3 +314,18 @@ def test_nothing_from_fal_reaches_the_page_unchecked() -> None:
     made = livecatalog.new_endpoint("fal-ai/pika/v3/text-to-video", fal, entry, set(), notes)
     assert made is not None and (made.mode, made.version, made.new) == ("text-to-video", "v3",
                                                                          True)
+
+
+def test_it_refreshes_every_so_many_hours_and_a_change_reaches_checks_and_prices(
+        fal_env: FakeFal, tmp_path: Path) -> None:
+    live = LiveCatalog(settings(tmp_path, catalog_refresh_hours=0.5 / 3600))  # every 0.5 s
+    live.start()
+    assert "camera_motion" not in catalog.lookup("text-to-video", "v2.2").properties
+    script_changes(fal_env)  # fal changes while the app runs
+    wait_for(lambda: "camera_motion" in catalog.lookup("text-to-video", "v2.2").properties,
+             timeout=15, what="the next refresh")
+    assert catalog.job_price(catalog.lookup("text-to-video", "v2.5"), {"duration": "5"}) == (
+        catalog.JobPrice(0.25))
+    live.stop(wait=10)
+    searches = [r for r in fal_env.find("models") if "q=pika" in r.query]
+    assert len(searches) >= 2
