@@ -17,6 +17,12 @@ for _name in ("matplotlib", "sniffio"):
     if importlib.util.find_spec(_name) is None:
         sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 
+if sys.argv[1:2] == ["catalog"]:  # a maintainer's command: no page to build for it
+    from playground.livecatalog import main as catalog_main
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    sys.exit(catalog_main(sys.argv[2:]))
+
 from playground.service import Playground  # noqa: E402
 from playground.settings import Settings  # noqa: E402
 from ui.app import CLOCK_JS, CSS, build_app  # noqa: E402
@@ -55,7 +61,9 @@ def launch_options(app: Playground) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog="pika-playground catalog --refresh | --diff: fal's live "
+        "schemas for the Pika endpoints, fetched now or compared with the built-in catalog")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT",
                                                                        "7860")))

@@ -7,6 +7,11 @@ Two extensions of ours: `x-media` marks a file field ("image" or "video"),
 and `x-max-total` on `transitions` carries fal's 25-second rule.
 Limits that fal does not publish (prompt length, seed range) are ours and
 say so, so a person gets a clear message instead of a paid-for failure.
+
+`ENDPOINTS` is the built-in catalog, the offline fallback. What the app serves
+is `current()`: the built-in entries with fal's live schemas merged over them
+(playground/livecatalog.py installs it), plus the Pika endpoints fal lists that
+are not built in.
 """
 
 from __future__ import annotations
@@ -65,17 +70,35 @@ NEG_EMPTY = _text("Negative prompt", "")
 NEG_NONE = _text("Negative prompt")
 
 
+# fal's pricing `unit` is free text: the ones whose count a request tells us.
+PER_VIDEO_UNITS = {"video", "videos", "request", "requests", "call", "calls", "generation",
+                   "generations", "output", "outputs"}
+PER_SECOND_UNITS = {"second", "seconds", "video second", "video seconds", "video_second",
+                    "video_seconds", "s", "sec"}
+
+
 @dataclass(frozen=True)
 class Price:
-    """What fal's model page publishes; shown as "about", since prices change."""
+    """What fal publishes; shown as "about", since prices change and discounts apply."""
 
     per_video: float | None = None
     per_5s: dict[str, float] | None = None  # by resolution, scaled by duration
     per_second: dict[str, float] | None = None  # by resolution
     min_seconds: int = 0
+    # From fal's pricing API: its unit price and unit, which win over the figures above
+    # when the unit is one a request counts ("video", "second").
+    unit_price: float | None = None
+    unit: str = ""
+    source: str = "built in"  # or "fal" (pricing API), "fal's estimate" (estimate API)
 
     def usd(self, resolution: str, seconds: int) -> float | None:
         """The price of a video this long at this resolution; None where fal names none."""
+        if self.unit_price is not None:
+            unit = self.unit.strip().lower()
+            if unit in PER_VIDEO_UNITS:
+                return self.unit_price
+            if unit in PER_SECOND_UNITS:
+                return self.unit_price * max(seconds, self.min_seconds)
         if self.per_video is not None:
             return self.per_video
         if self.per_5s and resolution in self.per_5s:
@@ -103,6 +126,10 @@ class Endpoint:
     price: Price | None = None
     note: str = ""
     order: list[str] = field(default_factory=list)
+    # Where the form comes from: "" built in, else the UTC date fal's schema was fetched.
+    fetched: str = ""
+    status: str = "active"  # or "deprecated", as fal marks it
+    new: bool = False  # listed by fal, not built in: its form is drawn from fal's schema
 
     @property
     def properties(self) -> dict[str, Schema]:
@@ -225,11 +252,27 @@ ENDPOINTS: list[Endpoint] = [
              price=Price(per_video=0.465)),
 ]  # fmt: skip
 
-BY_ID: dict[str, Endpoint] = {e.id: e for e in ENDPOINTS}
+BY_ID: dict[str, Endpoint] = {e.id: e for e in ENDPOINTS}  # the built-in entries
+
+# What the app serves, swapped whole (one reference, so readers on any thread see the old
+# list or the new one, never half of each). Endpoints fal no longer lists are kept aside:
+# their jobs' history still reads them.
+_current: tuple[Endpoint, ...] = tuple(ENDPOINTS)
+_retired: dict[str, Endpoint] = {}
+
+
+def install(endpoints: list[Endpoint], retired: list[Endpoint] | None = None) -> None:
+    global _current, _retired
+    _retired = {e.id: e for e in retired or []}
+    _current = tuple(endpoints)
+
+
+def current() -> list[Endpoint]:
+    return list(_current)
 
 
 def versions(mode: str) -> list[Endpoint]:
-    return [e for e in ENDPOINTS if e.mode == mode]
+    return [e for e in _current if e.mode == mode]
 
 
 def lookup(mode: str, version: str) -> Endpoint:
@@ -240,6 +283,37 @@ def lookup(mode: str, version: str) -> Endpoint:
     raise KeyError(f"{mode} has no version {version!r} (known: {known})")
 
 
+def by_id(endpoint_id: str) -> Endpoint:
+    """Any endpoint a job may have used: served now, no longer listed by fal, or built in."""
+    for endpoint in _current:
+        if endpoint.id == endpoint_id:
+            return endpoint
+    if endpoint_id in _retired:
+        return _retired[endpoint_id]
+    return BY_ID[endpoint_id]
+
+
+def known(mode: str, version: str) -> Endpoint:
+    """`lookup`, and failing that an endpoint fal no longer lists (a past job's)."""
+    try:
+        return lookup(mode, version)
+    except KeyError:
+        for endpoint in [*_retired.values(), *ENDPOINTS]:
+            if endpoint.mode == mode and endpoint.version == version:
+                return endpoint
+        raise
+
+
+def version_label(endpoint: Endpoint) -> str:
+    marks = ["new"] * endpoint.new + ["deprecated"] * (endpoint.status == "deprecated")
+    return " · ".join([endpoint.version, *marks])
+
+
+def origin(endpoint: Endpoint) -> str:
+    """Where a form comes from, in the page's words."""
+    return f"from fal, {endpoint.fetched}" if endpoint.fetched else "built in"
+
+
 def job_price(endpoint: Endpoint, arguments: dict[str, Any]) -> JobPrice:
     """What a job with these arguments costs at fal. Without a published price: the highest
     known price of its mode for the same length and resolution, else of any mode."""
@@ -248,7 +322,7 @@ def job_price(endpoint: Endpoint, arguments: dict[str, Any]) -> JobPrice:
     published = endpoint.price.usd(resolution, seconds) if endpoint.price else None
     if published is not None:
         return JobPrice(round(published, 4))
-    for candidates in (versions(endpoint.mode), ENDPOINTS):
+    for candidates in (versions(endpoint.mode), current()):
         known = [p for e in candidates if e.price
                  and (p := e.price.usd(resolution, seconds)) is not None]
         if known:
@@ -262,10 +336,16 @@ def estimate_price(endpoint: Endpoint, arguments: dict[str, Any]) -> str:
     if price.estimated:
         return (f"not published by fal; counted as about ${price.usd:.2f}, the highest "
                 "known price of a similar job")
-    if endpoint.price and endpoint.price.per_video is not None:
-        return f"about ${price.usd:.2f} per video"
-    seconds = max(billable_seconds(endpoint, arguments),
-                  endpoint.price.min_seconds if endpoint.price else 0)
+    assert endpoint.price is not None  # a published price is a price
+    whose = {"fal": "fal's price", "fal's estimate": "fal's estimate per call"}.get(
+        endpoint.price.source)
+    seconds = max(billable_seconds(endpoint, arguments), endpoint.price.min_seconds)
+    if endpoint.price.unit_price is not None and \
+            endpoint.price.unit.strip().lower() in PER_SECOND_UNITS:
+        per = f"${endpoint.price.unit_price:g} per second"
+        return f"about ${price.usd:.2f} for {seconds} s ({per}, {whose})"
+    if endpoint.price.per_video is not None or endpoint.price.unit_price is not None:
+        return f"about ${price.usd:.2f} per video" + (f" ({whose})" if whose else "")
     return f"about ${price.usd:.2f} for {seconds} s"
 
 

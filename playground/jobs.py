@@ -279,7 +279,7 @@ class JobManager:
                 raise asyncio.CancelledError
             job.publish(Stage("Sending to fal" if job.backend.name == "fal" else "Starting"))
             self._update(job, status="submitting")
-            endpoint = catalog.BY_ID[job.record.endpoint]
+            endpoint = catalog.by_id(job.record.endpoint)
             job.submission = await job.backend.submit(endpoint, job.arguments)
         except asyncio.CancelledError:
             if job.record.status == "submitting":  # only a server shutdown cancels a submit

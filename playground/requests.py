@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from playground.catalog import SEED_MAX, Endpoint, Schema, versions
+from playground.catalog import BY_ID, SEED_MAX, Endpoint, Schema, versions
 from playground.errors import InputError
 
 _ALLOWED_CONTROL = {"\n", "\t"}
@@ -23,7 +23,7 @@ _ALLOWED_CONTROL = {"\n", "\t"}
 class Request:
     endpoint: Endpoint
     arguments: dict[str, Any]  # media fields hold local file paths
-    seed: int
+    seed: int | None  # None: the endpoint takes no seed
 
     def media_fields(self) -> dict[str, str]:
         """Media field name -> "image" or "video"."""
@@ -86,6 +86,34 @@ def _integer(name: str, prop: Schema, value: Any) -> int:
     return value
 
 
+def _number(name: str, prop: Schema, value: Any) -> float:
+    label = _label(name, prop)
+    if isinstance(value, bool):
+        raise InputError(name, f"{label} must be a number.")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InputError(name, f"{label} must be a number, not {value!r}.") from None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(name, f"{label} must be a number.")
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(name, f"{label} must be between {low} and {high}; got {value}.")
+    return float(value)
+
+
+def _boolean(name: str, prop: Schema, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise InputError(name, f"{_label(name, prop)} must be yes or no, not {value!r}.")
+
+
 def accepts(name: str, prop: Schema, value: Any) -> bool:
     """Whether the request builder takes `value` for `prop` (a choice among its options, a
     whole number within its bounds); any other kind of value is judged at Generate."""
@@ -94,20 +122,24 @@ def accepts(name: str, prop: Schema, value: Any) -> bool:
             _enum(name, prop, value)
         elif prop.get("type") == "integer":
             _integer(name, prop, value)
+        elif prop.get("type") == "number":
+            _number(name, prop, value)
     except InputError:
         return False
     return True
 
 
-def _enum(name: str, prop: Schema, value: Any) -> str:
-    options = prop["enum"]
+def _enum(name: str, prop: Schema, value: Any) -> str | int:
+    options = [str(o) for o in prop["enum"]]
     # Numbers are accepted for string enums ("5" vs 5): the form means the same thing.
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     if text not in options:
         raise InputError(
             name, f"{_label(name, prop)} must be one of {', '.join(options)}; got {value!r}."
         )
-    return text
+    # A choice among whole numbers goes to fal as the number it declares (the form's
+    # choices are text).
+    return int(text) if prop.get("type") == "integer" else text
 
 
 def _media_list(name: str, prop: Schema, value: Any) -> list[str]:
@@ -163,6 +195,11 @@ def _transitions(prop: Schema, value: Any, keyframes: int) -> list[dict[str, Any
 
 def _not_a_field(endpoint: Endpoint, name: str) -> InputError:
     others = [e for e in versions(endpoint.mode) if name in e.properties]
+    builtin = BY_ID.get(endpoint.id)
+    if builtin and name in builtin.properties:  # the built-in form had it; fal's has not
+        label = _label(name, builtin.properties[name])
+        return InputError(name, f"{label} is no longer a setting of {endpoint.title} (fal "
+                                "removed it); leave it out.")
     if not others:
         return InputError(name, f"{endpoint.id} has no field {name!r}.")
     label = _label(name, others[0].properties[name])
@@ -204,12 +241,16 @@ def build_request(
             arguments[name] = _enum(name, prop, value)
         elif prop.get("type") == "integer":
             arguments[name] = _integer(name, prop, value)
+        elif prop.get("type") == "number":
+            arguments[name] = _number(name, prop, value)
+        elif prop.get("type") == "boolean":
+            arguments[name] = _boolean(name, prop, value)
         else:
             arguments[name] = _string(name, prop, value)
     if "transitions" in props and not _blank(values.get("transitions")):
         arguments["transitions"] = _transitions(
             props["transitions"], values["transitions"], len(arguments["image_urls"])
         )
-    if "seed" not in arguments:
+    if "seed" in props and "seed" not in arguments:
         arguments["seed"] = (rng or random).randint(0, SEED_MAX)
-    return Request(endpoint, arguments, arguments["seed"])
+    return Request(endpoint, arguments, arguments.get("seed"))

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
+from playground.falusage import FalUsage
 from playground.history import History
 from playground.identity import digest
 from playground.jobs import JobManager
 from playground.keyring import PastedKeys
 from playground.limits import Allowance
+from playground.livecatalog import LiveCatalog
 from playground.settings import Settings
 from playground.spend import Budgets
 from playground.storage import GB, Storage
@@ -30,6 +32,9 @@ def _nothing() -> None:
 class Playground:
     def __init__(self, settings: Settings, *, input_dirs: Sequence[Path] = ()) -> None:
         self.settings = settings
+        # Not started here: the page's builder starts it (ui/app.py), before the tabs.
+        self.catalog = LiveCatalog(settings)
+        self.fal_usage = FalUsage(settings)  # fal's own figures, with an admin key
         self.history = History(settings.data_dir / "history.sqlite3")
         self.local = LocalBackend(settings.data_dir / "previews")
         self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,

@@ -85,6 +85,12 @@ class Settings:
     team_history: bool = False
     # Hugging Face login: a Space with `hf_oauth: true` gets these from Hugging Face.
     hf_login: bool = False
+    # fal's Platform API: schemas, new endpoints and prices every so many hours (0: never,
+    # the built-in catalog only). Asked only with a fal key: the offline demo stays offline.
+    catalog_refresh_hours: float = 24
+    fal_api_url: str = "https://api.fal.ai/v1"
+    # An ADMIN-scope fal key: fal's own usage figures beside our estimate in the spend view.
+    admin_key: str | None = field(default=None, repr=False)
 
     @property
     def max_upload_mb(self) -> int:
@@ -120,6 +126,9 @@ class Settings:
             budget_server_day=_usd(env, "PIKA_BUDGET_SERVER_DAY"),
             team_history=_flag(env.get("PIKA_TEAM_HISTORY", "")),
             hf_login=_on_spaces(env) and bool(env.get("OAUTH_CLIENT_ID")),
+            catalog_refresh_hours=float(env.get("PIKA_CATALOG_REFRESH_HOURS") or "24"),
+            fal_api_url=env.get("PIKA_FAL_API_URL") or "https://api.fal.ai/v1",
+            admin_key=env.get("PIKA_FAL_ADMIN_KEY", "").strip() or None,
         )
 
     def describe(self) -> str:

@@ -60,6 +60,9 @@ CLOCK_JS = (Path(__file__).parent / "clock.js").read_text()
 
 def build_app(settings: Settings) -> gr.Blocks:
     app = Playground(settings, input_dirs=[Path(get_upload_folder()), PRESET_MEDIA])
+    # fal's live schemas: from the cache at once (or fal's answer within 2 s when there is
+    # none yet), before any tab reads the catalog; refreshed in the background after.
+    app.catalog.start()
     # Results are served straight from our store, not copied per view, under an opaque name
     # (ui/videos.py). Inputs are not: a page hands them back as paths, and only uploads may
     # come back (a Remix copies them).

@@ -52,7 +52,7 @@ def settings_list(record: JobRecord) -> str:
     """Every setting but the inputs and the seed (said on its own), named as the form
     names it."""
     try:
-        fields = catalog.lookup(record.mode, record.version).properties
+        fields = catalog.known(record.mode, record.version).properties
     except KeyError:  # a version since removed from the catalog
         fields = {}
     settings = [f"{plain(fields.get(name, {}).get('title') or name)}: {plain(value)}"
@@ -224,7 +224,10 @@ class HistoryTab:
         """The person's own spend (a team's history shows others' jobs, never their spend)."""
         now = time.time()
         charges = self.app.history.charges(spend.month_start(now), owner=identity.owner)
-        return spend_line(spend.summarise(charges, now), self.app.jobs.budgets)
+        line = spend_line(spend.summarise(charges, now), self.app.jobs.budgets)
+        # fal's own figures are the account's, all keys: for logged-in people only (a
+        # team), never for anonymous visitors of a public Space.
+        return line + self.app.fal_usage.line() if identity.logged_in else line
 
     def own_spend(self, visitor: Any = None, request: gr.Request | None = None,
                   profile: gr.OAuthProfile | None = None) -> str:

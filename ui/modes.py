@@ -147,7 +147,9 @@ class ModeTab:
             self.problems = gr.State({})  # field name -> what is wrong, on that widget
             with gr.Row(equal_height=False):
                 with gr.Column(scale=5, elem_classes=["mode-form"]):
-                    self.version = lenient(gr.Radio([e.version for e in self.endpoints],
+                    # Labels mark what fal lists as new or deprecated; values stay versions.
+                    self.version = lenient(gr.Radio([(catalog.version_label(e), e.version)
+                                                     for e in self.endpoints],
                                                     value=first.version, label="Model version",
                                                     visible=len(self.endpoints) > 1,
                                                     elem_id=f"{self.mode}-version"))
@@ -197,7 +199,7 @@ class ModeTab:
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]
         prop = dict(props[0])
-        options = list(dict.fromkeys(o for p in props for o in p.get("enum", [])))
+        options = list(dict.fromkeys(str(o) for p in props for o in p.get("enum", [])))
         if options:
             # Every version's options pass the widget, so the request builder (not Gradio)
             # answers a value this version lacks, naming the field. An integer field that
@@ -278,7 +280,9 @@ class ModeTab:
     @staticmethod
     def _about(endpoint: catalog.Endpoint) -> str:
         text = f"`{endpoint.id}`"
-        return f"{text} · {endpoint.note}" if endpoint.note else text
+        text = f"{text} · {endpoint.note}" if endpoint.note else text
+        # Where this form was drawn from: fal's schema of that day, or the built-in entry.
+        return f"{text} · form {catalog.origin(endpoint)}"
 
     @staticmethod
     def _total(count: int, seconds: list[float | None]) -> str:
@@ -287,7 +291,10 @@ class ModeTab:
         return f"Total length: **{total} s** of 25 s ({mark})"
 
     def _price(self, version: str, *values: Any) -> str:
-        endpoint = catalog.lookup(self.mode, version)
+        try:
+            endpoint = catalog.lookup(self.mode, version)
+        except KeyError:  # fal stopped listing it since this page was built
+            return f"Price: {plain(version)} is no longer listed by fal."
         args = {"resolution": endpoint.properties.get("resolution", {}).get("default", "720p"),
                 "duration": endpoint.properties.get("duration", {}).get("default", 5)}
         args |= {n: v for n, v in zip(self._price_names, values, strict=False) if v}
@@ -436,7 +443,10 @@ class ModeTab:
                 # Only the catalog's own words: a typed value is never Markdown.
                 was = f"no {value}: " if str(value) in self._choices.get(name, []) else ""
                 changed.append(f"{label} ({was}now {prop.get('default', 'blank')})")
-        about = self._about(endpoint)
+        # The form's own origin: the schema it was built from (fal's newer one, if any
+        # came since, reaches prices and checks at once and forms at the next start).
+        about = self._about(next((e for e in self.endpoints if e.version == version),
+                                 endpoint))
         if changed:
             about += f"\n\nReset for {version}: " + "; ".join(changed) + "."
         return [about, *updates]
@@ -585,7 +595,12 @@ class ModeTab:
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""
-        endpoint = catalog.lookup(self.mode, version)
+        # The forms this page was built with: a version fal has stopped listing has none.
+        endpoint = next((e for e in self.endpoints if e.version == version), None)
+        if endpoint is None:
+            raise gr.Error(f"{plain(version)} is not among this page's versions (fal no longer "
+                           "lists it); its settings are in the job's details.",
+                           title="Version gone", print_exception=False)
         updates: list[Any] = [gr.update(value=version)]
         for name in self.names:
             prop = endpoint.properties.get(name)

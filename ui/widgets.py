@@ -41,13 +41,27 @@ def widget_for(name: str, prop: Schema, *, shown: bool = True) -> gr.components.
                                     label=label, info=info, visible=shown))
         return lenient(gr.Dropdown(options, value=prop.get("default", options[0]) if shown
                                    else None, label=label, info=info, visible=shown))
+    if prop.get("type") == "boolean":
+        # A choice, not a checkbox: a checkbox cannot hold "not given" (None), and a field
+        # another version lacks must stay not given.
+        default = prop.get("default")
+        value = None if not shown or default is None else ("yes" if default else "no")
+        return lenient(gr.Radio(["yes", "no"], value=value, label=label, info=info,
+                                visible=shown))
     if name == "seed":
         # A text box, because a number box shows 0 when empty, and blank must mean "random".
         return gr.Textbox("" if shown else None, label=label, placeholder=PLACEHOLDERS["seed"],
                           max_lines=1, visible=shown)
-    if prop.get("type") == "integer":
+    if prop.get("type") in ("integer", "number") and "default" not in prop:
+        # As for the seed: a number box shows 0 when empty, and blank must mean "not given"
+        # (fal's own default), not 0.
+        return gr.Textbox("" if shown else None, label=label, info=info, max_lines=1,
+                          placeholder="blank = fal's default", visible=shown)
+    if prop.get("type") in ("integer", "number"):
+        whole = prop.get("type") == "integer"
         return lenient(gr.Number(value=prop.get("default") if shown else None, label=label,
-                                 precision=0, placeholder=PLACEHOLDERS.get(name), info=info,
+                                 precision=0 if whole else None,
+                                 placeholder=PLACEHOLDERS.get(name), info=info,
                                  visible=shown))
     lines = 3 if name == "prompt" else 1
     return gr.Textbox(value=prop.get("default", "") if shown else None, label=label,
@@ -65,7 +79,11 @@ def update_for(prop: Schema | None, choices: list[str] | None = None, *,
     if prop is None:
         # Not given: what the person set for another version must not follow them here.
         return gr.update(visible=False, value=None)
-    options = prop.get("enum") or choices
+    options = [str(o) for o in prop["enum"]] if prop.get("enum") else choices
+    if prop.get("type") == "boolean":
+        options = ["yes", "no"]
+        prop = {**prop, "default": "yes" if prop["default"] else "no"} \
+            if prop.get("default") is not None else prop
     update = gr.update(visible=True)
     if options:
         update |= {"choices": options, "label": prop.get("title")}

@@ -25,12 +25,15 @@ import trustme
 from aiohttp import web
 
 from tests.fakefal import schemas, videos
+from tests.fakefal.platform import FAKE_ADMIN_KEY, PlatformState
 from tests.fakefal.proxy import ConnectProxy
 
 FAKE_KEY = "fake-key-id:fake-key-secret"
 QUEUE_HOSTS = {"queue.fal.run", "queue.falrun.com"}
 HOSTS = ["queue.fal.run", "queue.falrun.com", "fal.run", "falrun.com", "rest.fal.ai",
-         "v3.fal.media", "fal.media", "v3b.fal.media"]
+         "v3.fal.media", "fal.media", "v3b.fal.media", "api.fal.ai"]
+PLATFORM_STAGES = {"/v1/models": "models", "/v1/models/pricing": "pricing",
+                   "/v1/models/pricing/estimate": "estimate", "/v1/models/usage": "usage"}
 CDN = "https://v3.fal.media"
 DEFAULT_LOGS = ("Loading model", "Generating frames", "Encoding video")
 RECORD = web.RequestKey("record", object)
@@ -42,12 +45,14 @@ BODY = web.RequestKey("body", object)
 class Script:
     """How jobs behave. `faults` are consumed in order, one per request of that stage:
     an HTTP status (401, 422, 429, 500...), "drop" (close the connection unanswered),
-    "garbage" (HTTP 200 with a body that is not JSON) or "hold" (never answer; the
+    "garbage" (HTTP 200 with a body that is not JSON), "badjson" (HTTP 200, JSON content
+    type, a body cut short) or "hold" (never answer; the
     request stays open until its client goes away). For the status stream, as proxies
     and gateways answer it: "json" (HTTP 200 with the status as JSON, as the plain
     status URL answers), "text" (HTTP 200, text/plain) and "early" (an event stream
     that sends the current status, then ends before COMPLETED).
-    Stages: submit, status, stream, result, cancel, token, upload, cdn."""
+    Stages: submit, status, stream, result, cancel, token, upload, cdn; and fal's
+    Platform API: models, pricing, estimate, usage."""
 
     queue_positions: int = 1  # each lasts `queue_step` seconds
     queue_step: float = 0.2
@@ -145,6 +150,7 @@ class FakeFal:
         self.jobs: dict[str, Job] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # CDN path -> (bytes, content type)
         self.keys = {FAKE_KEY}
+        self.platform = PlatformState()  # what api.fal.ai answers; tests change it
         self._default = Script()
         self._scripts: dict[str, Script] = {}
         self._faults: dict[str, list[int | str]] = {}
@@ -176,6 +182,7 @@ class FakeFal:
             self.records.clear()
             self.jobs.clear()
             self.keys = {FAKE_KEY}
+            self.platform = PlatformState()
 
     def allow_key(self, key: str) -> None:
         self.keys.add(key)
@@ -237,6 +244,9 @@ class FakeFal:
         if fault == "garbage":
             response = web.Response(text="<html>502 Bad Gateway</html>",
                                     content_type="text/html")
+        elif fault == "badjson":
+            response = web.Response(text='{"models": [{"endpoint_id": "fal-ai/pi',
+                                    content_type="application/json")
         elif fault == "json":
             response = await self._status(request)
         elif fault == "text":
@@ -248,6 +258,11 @@ class FakeFal:
         elif stage in ("submit", "status", "stream", "result", "cancel", "token") and (
                 key not in self.keys):
             response = _error(401, "No user found for Key ID and Secret")
+        elif stage in PLATFORM_STAGES.values() and not self._platform_key_ok(stage, key):
+            response = web.json_response({"error": {
+                "type": "authorization_error",
+                "message": "Admin API key required" if stage == "usage"
+                else "Invalid API key"}}, status=401 if stage != "usage" else 403)
         else:
             response = await handler(request)
         record.status = response.status
@@ -282,23 +297,51 @@ class FakeFal:
             return "token" if "auth/token" in path else "initiate"
         if host.endswith("fal.media"):
             return "upload" if method in ("POST", "PUT") else "cdn"
+        if host == "api.fal.ai":
+            return PLATFORM_STAGES.get(path.rstrip("/"), "other")
         return "other"
+
+    def _platform_key_ok(self, stage: str, key: str | None) -> bool:
+        if stage == "usage":
+            return key == FAKE_ADMIN_KEY
+        if key is None:
+            return stage == "models"  # listing models needs no key (lower rate limits)
+        return key in self.keys or key == FAKE_ADMIN_KEY
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         stage = request[RECORD].stage
         handler = {"submit": self._submit, "status": self._status, "stream": self._stream,
                    "result": self._result, "cancel": self._cancel, "token": self._token,
-                   "initiate": self._initiate, "upload": self._upload, "cdn": self._cdn}
+                   "initiate": self._initiate, "upload": self._upload, "cdn": self._cdn,
+                   "models": self._platform, "pricing": self._platform,
+                   "estimate": self._platform, "usage": self._platform}
         if stage not in handler:
             return _error(404, f"Not found: {request.method} {request.path}")
         return await handler[stage](request)
 
+    async def _platform(self, request: web.Request) -> web.Response:
+        query: dict[str, list[str]] = {}
+        for name, value in request.query.items():
+            query.setdefault(name, []).append(value)
+        stage = request[RECORD].stage
+        state = self.platform
+        if stage == "models":
+            status, body = state.models(query)
+        elif stage == "pricing":
+            status, body = state.pricing(query)
+        elif stage == "estimate":
+            status, body = state.estimate(request[BODY])
+        else:
+            status, body = state.usage_answer(query)
+        return web.json_response(body, status=status)
+
     async def _submit(self, request: web.Request) -> web.Response:
         endpoint = request.path.strip("/")
-        if endpoint not in schemas.SCHEMAS:
+        schema = self.platform.model(endpoint)
+        if schema is None:
             return _error(404, f"Application '{endpoint}' not found")
         body = request[BODY]
-        model, detail = schemas.validate(endpoint, body)
+        model, detail = schemas.validate(endpoint, body, schema)
         if model is None:
             return _error(422, detail)
         media_errors = await asyncio.to_thread(self._check_media, model)
