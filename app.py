@@ -30,6 +30,7 @@ from ui.identity import browsers  # noqa: E402
 from ui.serving import serve  # noqa: E402
 from ui.uploads import own_uploads  # noqa: E402
 from ui.videos import by_name  # noqa: E402
+from ui.weight import compressed_pages  # noqa: E402
 
 settings = Settings.from_env()
 demo = build_app(settings)
@@ -56,7 +57,8 @@ def launch_options(app: Playground) -> dict[str, object]:
         # Every browser gets an id cookie; results go out by job id to their owner only,
         # never by their path here, and uploads to the browsers they were handed to
         # (ui/identity.py, ui/videos.py, ui/uploads.py).
-        "app_kwargs": {"middleware": [browsers(), by_name(app), own_uploads(app)]},
+        "app_kwargs": {"middleware": [browsers(), by_name(app), own_uploads(app),
+                                      compressed_pages()]},
     }
 
 

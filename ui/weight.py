@@ -6,6 +6,8 @@ README's "How it works").
   its value (`api_info`, `api_info_as_input`, `api_info_as_output`). The page never reads
   them (the API page fetches `/gradio_api/info` on its own); gradio_client does, from
   `/config`, to know which values are files. So they leave the HTML only.
+- Gradio compresses what it serves by the name's extension (.js, .json, ...): the page
+  itself (`/`, 320 KB) and `/config` have none, so they went out whole.
 - Around every event Gradio tries `import matplotlib` twice; where it is not installed,
   each try searches every folder on sys.path again.
 - A new session's first event makes Gradio build the config of every block once more
@@ -20,6 +22,9 @@ import sys
 from typing import Any
 
 from gradio import routes, state_holder
+from gradio.brotli_middleware import BrotliMiddleware
+from starlette.middleware import Middleware
+from starlette.types import Scope
 
 _SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output")
 
@@ -76,3 +81,19 @@ def no_matplotlib_search() -> None:
     sys.modules is a remembered "no such module") instead of searching the disk."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]
+
+
+# The page and the API descriptions: all JSON and HTML, read by every visitor and client.
+_PAGES = frozenset({"/", "/config", "/gradio_api/info"})
+
+
+class _CompressedPages(BrotliMiddleware):
+    """Gradio's own compression (brotli, else gzip), for the pages its rule leaves out."""
+
+    def _is_compressible_file_type(self, scope: Scope) -> bool:
+        return scope.get("method") in ("GET", "HEAD") and scope.get("path") in _PAGES
+
+
+def compressed_pages() -> Middleware:
+    """For `launch(app_kwargs={"middleware": [...]})`, with Gradio's own settings."""
+    return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
