@@ -28,6 +28,7 @@ from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
 from playground.requests import accepts
 from playground.service import Playground
+from ui.code_view import TabCode
 from ui.identity import who
 from ui.keys import key_for
 from ui.lenient import lenient
@@ -153,6 +154,8 @@ class ModeTab:
                                                     elem_id=f"{self.mode}-run")
                         self.stop_button = gr.Button("Stop", variant="stop", interactive=False,
                                                      elem_id=f"{self.mode}-stop")
+                    self.code = TabCode(self)  # hook: issue 14, copy as code
+                    self.code.build()
                 with gr.Column(scale=5):
                     # Labels name the API's outputs (a page shows none for HTML).
                     self.status = text_view("Ready.", label="Status",
@@ -170,6 +173,7 @@ class ModeTab:
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
+        self.code.wire()  # hook: issue 14, copy as code
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]
