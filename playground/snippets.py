@@ -75,9 +75,10 @@ def for_arguments(endpoint_id: str, arguments: dict[str, Any],
     values = {name: _files(value) if name in media else value
               for name, value in arguments.items()}
     files = tuple(dict.fromkeys(f.name for f in _walk(values) if isinstance(f, LocalFile)))
-    return Snippets(endpoint_id, _python(endpoint_id, values, files),
-                    _javascript(endpoint_id, values, files), _curl(endpoint_id, values),
-                    files)
+    # No final line break: a page's code block shows and copies none (Gradio strips it).
+    return Snippets(endpoint_id, _python(endpoint_id, values, files).rstrip("\n"),
+                    _javascript(endpoint_id, values, files).rstrip("\n"),
+                    _curl(endpoint_id, values).rstrip("\n"), files)
 
 
 def _media_of(endpoint: catalog.Endpoint) -> set[str]:
