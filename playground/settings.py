@@ -85,6 +85,8 @@ class Settings:
     team_history: bool = False
     # Hugging Face login: a Space with `hf_oauth: true` gets these from Hugging Face.
     hf_login: bool = False
+    # Gradio's MCP server, with one tool per mode (ui/mcp_tools.py): `--mcp` or PIKA_MCP=1.
+    mcp: bool = False
 
     @property
     def max_upload_mb(self) -> int:
@@ -120,6 +122,7 @@ class Settings:
             budget_server_day=_usd(env, "PIKA_BUDGET_SERVER_DAY"),
             team_history=_flag(env.get("PIKA_TEAM_HISTORY", "")),
             hf_login=_on_spaces(env) and bool(env.get("OAUTH_CLIENT_ID")),
+            mcp=_flag(env.get("PIKA_MCP", "")),
         )
 
     def describe(self) -> str:
