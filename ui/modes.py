@@ -34,6 +34,7 @@ from ui.keys import key_for
 from ui.lenient import lenient
 from ui.render import View
 from ui.text import plain, text_view
+from ui.variations import Variations
 from ui.videos import Video
 from ui.widgets import update_for, widget_for
 
@@ -169,11 +170,14 @@ class ModeTab:
                     self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=6, max_lines=12,
                                            interactive=False, autoscroll=True)
+            self.variations = Variations(self)  # hook: issue 14, variations
+            self.variations.build()
             self._examples()
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
         self.code.wire()  # hook: issue 14, copy as code
+        self.variations.wire()  # hook: issue 14, variations
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]

@@ -1,6 +1,7 @@
-"""Copy as code in a real Chromium (issue 14): each Code block's copy button puts exactly the
-snippet on the clipboard, for the form before its run, for the tab's job after it, and for
-a job picked in the History. The snippets themselves run in tests/test_snippets.py.
+"""Issue 14 in a real Chromium. Copy as code: each Code block's copy button puts exactly
+the snippet on the clipboard, for the form before its run, for the tab's job after it, and
+for a job picked in the History (the snippets themselves run in tests/test_snippets.py).
+Variations: the form runs N times with new seeds, as a strip of videos.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from playground import catalog, snippets
 from playground.requests import build_request
 from tests.apprunner import RunningApp
 from tests.chromium import launched, needs_chromium, playing
+from tests.fakefal import FakeFal
 from tests.records import recorded
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, upload
 
@@ -97,3 +99,35 @@ def test_an_uploaded_file_goes_into_the_code_by_its_name_alone(page: Any) -> Non
     for language in LANGUAGES:
         text = copied(page, f"image-to-video-code-{language}")
         assert "gradio" not in text and str(MEDIA) not in text  # no path of this server
+
+
+def test_variations_run_the_form_with_new_seeds_as_a_strip(page: Any, app: RunningApp,
+                                                           fakefal: FakeFal) -> None:
+    text = "variations: a kite over the dunes"
+    page.locator("#text-to-video-version").get_by_label("v2.2", exact=True).check()
+    page.locator("#text-to-video-prompt textarea").fill(text)
+    page.locator("#text-to-video-seed input, #text-to-video-seed textarea").first.fill("7")
+    page.locator("#text-to-video-variations").get_by_text("Variations:").first.click()
+    count = page.locator("#text-to-video-variations-count input[type=number]")
+    count.fill("3")
+    count.press("Enter")
+    page.locator("#text-to-video-variations-run").click()
+    urls = [playing(page, f"#text-to-video-variation-{i} video") for i in (1, 2, 3)]
+    assert len(set(urls)) == 3
+    assert page.locator("#text-to-video-variation-4").inner_text().strip() == ""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "variations-desktop.png"), full_page=True)
+
+    bodies = [r.body for r in fakefal.find("submit", status=200)]
+    assert len(bodies) == 3
+    seeds = [b.pop("seed") for b in map(dict, bodies)]
+    assert len(set(seeds)) == 3 and 7 not in seeds  # new takes, not the form's seed
+    rest = [{k: v for k, v in b.items() if k != "seed"} for b in bodies]
+    assert rest[0] == rest[1] == rest[2] and rest[0]["prompt"] == text
+    shown = [page.locator(f"#text-to-video-variation-{i}").inner_text()
+             for i in (1, 2, 3)]
+    assert sorted(int(s.split("seed ")[1].split(" ")[0]) for s in shown) == sorted(seeds)
+    assert all("Done" in s for s in shown)
+    jobs = [r for r in recorded(app.data_dir) if r.form.get("prompt") == text]
+    assert sorted(r.seed for r in jobs) == sorted(seeds)  # each an ordinary job
+    assert {r.status for r in jobs} == {"done"}
