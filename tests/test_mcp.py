@@ -121,3 +121,28 @@ def test_a_media_url_on_this_servers_network_is_refused(mcp_app: RunningApp,
         "image_url": "https://127.0.0.1:1/cat.jpg", "prompt": "waves"}))
     assert result.isError and "not a public address" in result.content[0].text
     assert fakefal.count() == 0
+
+
+def test_pika_mcp_on_the_offline_demo_gives_this_servers_url_to_the_caller_only(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    async def call(url: str) -> tuple[dict[str, Any], int, int]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(120.0)) as http, \
+                streamable_http_client(f"{url}gradio_api/mcp/", http_client=http) as (
+                    read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool("text_to_video", {"prompt": "an offline fox"})
+            assert not result.isError, result.content
+            found = json.loads(result.content[0].text)
+            mine = await http.get(found["video_url"])  # with the cookie the server gave
+            async with httpx.AsyncClient() as stranger:
+                theirs = await stranger.get(found["video_url"])
+            assert mine.content[4:8] == b"ftyp"
+            return found, mine.status_code, theirs.status_code
+
+    # No key, and PIKA_MCP=1 rather than --mcp.
+    with running_app({"PIKA_MCP": "1"}, tmp_path_factory.mktemp("mcp-offline")) as app:
+        found, mine, theirs = asyncio.run(call(app.url))
+    assert found["video_url"] == f"{app.url}gradio_api/file=videos/{found['job_id']}.mp4"
+    assert found["request_id"].startswith("local-") and isinstance(found["seed"], int)
+    assert (mine, theirs) == (200, 404)

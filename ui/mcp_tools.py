@@ -26,6 +26,7 @@ from typing import Any, Literal
 import gradio as gr
 import httpx
 import safehttpx
+from gradio.route_utils import API_PREFIX, get_root_url
 from gradio.utils import get_upload_folder
 
 from playground import catalog
@@ -229,11 +230,14 @@ def make_tool(app: Playground, mode: str) -> Any:
     return handler
 
 
-def _own_url(request: gr.Request, job_id: str) -> str:
-    """The app's own address of a local preview: served to this client's cookie only."""
-    from ui.history_tab import page_url
-
-    return f"{page_url(request)}gradio_api/file=videos/{job_id}.mp4"
+def _own_url(request: Any, job_id: str) -> str:
+    """The app's own address of a local preview: served to this client's cookie only.
+    Called in-process by Gradio's MCP server, a tool gets the MCP request itself (Starlette's,
+    not wrapped in a gr.Request as an event's is)."""
+    raw = getattr(request, "request", None) or request
+    path = raw.url.path
+    root = get_root_url(raw, path[path.find(API_PREFIX):] if API_PREFIX in path else "/", None)
+    return f"{root}{API_PREFIX}/file=videos/{job_id}.mp4"
 
 
 def add_tools(app: Playground, demo: gr.Blocks) -> None:
