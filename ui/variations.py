@@ -53,11 +53,11 @@ class Variations:
                           open=False, elem_id=f"{mode}-variations"):
             with gr.Row(equal_height=True):
                 self.count = gr.Slider(2, MOST, value=MOST, step=1, label="How many",
+                                       info="Each is a job of its own, priced as one run, "
+                                            "in the History like any other.",
                                        elem_id=f"{mode}-variations-count", scale=3)
                 self.button = gr.Button("Run variations", elem_id=f"{mode}-variations-run",
                                         scale=1)
-            gr.Markdown("Each is a job of its own, priced as one run, in the History like "
-                        "any other.")
             # A cell is one HTML block (its status, then its video): a gr.Video each would
             # add about 5 KB to the page's config per cell, 28 cells in all.
             with gr.Row(equal_height=False):
