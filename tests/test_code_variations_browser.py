@@ -13,7 +13,7 @@ import pytest
 
 from playground import catalog, snippets
 from playground.requests import build_request
-from tests.apprunner import RunningApp
+from tests.apprunner import RunningApp, running_app
 from tests.chromium import launched, needs_chromium, playing
 from tests.fakefal import FakeFal
 from tests.records import recorded
@@ -131,3 +131,30 @@ def test_variations_run_the_form_with_new_seeds_as_a_strip(page: Any, app: Runni
     jobs = [r for r in recorded(app.data_dir) if r.form.get("prompt") == text]
     assert sorted(r.seed for r in jobs) == sorted(seeds)  # each an ordinary job
     assert {r.status for r in jobs} == {"done"}
+
+
+def test_variations_past_a_persons_limit_say_so_and_the_rest_run(
+        browser: Any, fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
+        ) -> None:
+    fakefal_server.reset()
+    env = {**fakefal_server.env, "PIKA_MAX_JOBS_PER_PERSON": "2",
+           "PIKA_MAX_QUEUED_PER_PERSON": "0"}
+    with running_app(env, tmp_path_factory.mktemp("limits")) as app:
+        context = browser.new_context(viewport=VIEWPORTS["phone"])
+        page = context.new_page()
+        page.goto(app.url)
+        page.locator("#text-to-video-prompt textarea").fill("four at once")
+        page.locator("#text-to-video-variations").get_by_text("Variations:").first.click()
+        page.locator("#text-to-video-variations-run").click()
+        for i in (1, 2):
+            playing(page, f"#text-to-video-variation-{i} video")
+        for i in (3, 4):
+            cell = page.locator(f"#text-to-video-variation-{i}")
+            assert "Refused" in cell.inner_text() and "2 running" in cell.inner_text()
+        # Two to a line on a phone, and nothing wider than it.
+        boxes = [page.locator(f"#text-to-video-variation-{i}").bounding_box() for i in (1, 2, 3)]
+        assert boxes[0]["y"] == boxes[1]["y"] < boxes[2]["y"]  # type: ignore[index]
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS["phone"]["width"]
+        page.screenshot(path=str(ARTIFACTS / "variations-limit-phone.png"), full_page=True)
+        context.close()
+    assert fakefal_server.count("submit") == 2

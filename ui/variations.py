@@ -61,9 +61,13 @@ class Variations:
             # A cell is one HTML block (its status, then its video): a gr.Video each would
             # add about 5 KB to the page's config per cell, 28 cells in all.
             with gr.Row(equal_height=False):
-                self.cells = [text_view("", elem_classes=["job-status"], min_height=0,
-                                        elem_id=f"{mode}-variation-{i + 1}")
-                              for i in range(MOST)]
+                self.cells = []
+                for i in range(MOST):
+                    # A column's min_width wraps the strip: two to a line on a phone,
+                    # rather than four slivers (an HTML block's own does not).
+                    with gr.Column(min_width=140):
+                        self.cells.append(text_view("", elem_classes=["job-status"],
+                                                    elem_id=f"{mode}-variation-{i + 1}"))
 
     def wire(self) -> None:
         tab = self.tab
