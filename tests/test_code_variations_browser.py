@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from playground import catalog, snippets
 from playground.requests import build_request
 from tests.apprunner import RunningApp, running_app
 from tests.chromium import launched, needs_chromium, playing
-from tests.fakefal import FakeFal
+from tests.fakefal import FAKE_KEY, FakeFal
 from tests.records import recorded
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, upload
 
@@ -85,7 +86,9 @@ def test_the_copy_buttons_copy_the_forms_code_then_the_jobs(page: Any,
     page.locator("#history-details").get_by_text("Seed: 4321").wait_for(timeout=15_000)
     open_code(page, "history", record.id)
     for language in LANGUAGES:
-        assert copied(page, f"history-code-{language}") == sent[language], language
+        text = copied(page, f"history-code-{language}")
+        assert text == sent[language], language
+        assert FAKE_KEY not in text and FAKE_KEY.split(":")[1] not in text  # the server's key
 
 
 def test_an_uploaded_file_goes_into_the_code_by_its_name_alone(page: Any) -> None:
@@ -111,6 +114,8 @@ def test_variations_run_the_form_with_new_seeds_as_a_strip(page: Any, app: Runni
     count = page.locator("#text-to-video-variations-count input[type=number]")
     count.fill("3")
     count.press("Enter")
+    # The slider takes the number when its own range moves: only then is 3 what runs.
+    expect(page.locator("#text-to-video-variations-count input[type=range]")).to_have_value("3")
     page.locator("#text-to-video-variations-run").click()
     urls = [playing(page, f"#text-to-video-variation-{i} video") for i in (1, 2, 3)]
     assert len(set(urls)) == 3
