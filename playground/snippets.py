@@ -181,7 +181,7 @@ def _files_note(files: tuple[str, ...], comment: str) -> str:
 
 def _python(endpoint_id: str, values: dict[str, Any], files: tuple[str, ...]) -> str:
     return (
-        "# pip install fal-client; it reads your key from the FAL_KEY environment variable.\n"
+        "# pip install fal-client    (your key is read from FAL_KEY)\n"
         + _files_note(files, "#")
         + "import fal_client\n\n"
         "printed = 0  # each update holds every log line so far\n\n\n"
@@ -209,8 +209,8 @@ def _javascript(endpoint_id: str, values: dict[str, Any], files: tuple[str, ...]
         + "  fal.storage.upload(new File([await readFile(name)], name, { type }));\n\n"
     ) if files else 'import { fal } from "@fal-ai/client";\n\n'
     return (
-        "// npm install @fal-ai/client; it reads your key from the FAL_KEY environment\n"
-        "// variable. Save as pika.mjs and run: node pika.mjs\n"
+        "// npm install @fal-ai/client    (your key is read from FAL_KEY)\n"
+        "// Save as pika.mjs, then: node pika.mjs\n"
         + _files_note(files, "//")
         + upload
         + "let printed = 0; // each update holds every log line so far\n"
@@ -248,7 +248,7 @@ def _curl(endpoint_id: str, values: dict[str, Any]) -> str:
 
     # ASCII only (\u escapes): what the shell and the terminal see is what fal reads.
     body = json.dumps({k: swap(v) for k, v in values.items()}, indent=2)
-    lines = ["# Reads your key from the FAL_KEY environment variable.",
+    lines = ["# Your key is read from FAL_KEY.",
              "# 1. Submit to fal's queue."]
     if placeholders:
         lines += ["# Local files go inline, as data: URIs (fal takes those as well as URLs).",
