@@ -32,6 +32,11 @@ from ui.uploads import own_uploads  # noqa: E402
 from ui.videos import by_name  # noqa: E402
 from ui.weight import compressed_pages  # noqa: E402
 
+# `--mcp` must be known before the app is built (its tools are endpoints), and the app is
+# built at import, where Spaces take `demo` from: it is read here as PIKA_MCP would be.
+launched = __name__ == "__main__" or os.path.basename(sys.argv[0]) == "pika-playground"
+if launched and "--mcp" in sys.argv[1:]:
+    os.environ["PIKA_MCP"] = "1"
 settings = Settings.from_env()
 demo = build_app(settings)
 # What is built so far lives as long as the server: keep it out of every later collection.
@@ -50,6 +55,8 @@ def launch_options(app: Playground) -> dict[str, object]:
         # limit is the job manager's. Gradio's "mb" is 1024 * 1024 bytes, as is ours.
         "max_file_size": f"{settings.max_upload_mb}mb",
         "footer_links": ["api"],
+        # Gradio's MCP server at /gradio_api/mcp, one tool per mode (ui/mcp_tools.py).
+        "mcp_server": settings.mcp,
         # Gradio runs at most `max_threads` events at once across the whole app (40 unless
         # told), even async ones that only wait on fal: the 41st person would wait for
         # someone else's video. The queue's max size is the real bound.
@@ -70,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT",
                                                                        "7860")))
     parser.add_argument("--share", action="store_true", help="open a public gradio.live link")
+    parser.add_argument("--mcp", action="store_true",
+                        help="serve Gradio's MCP server with a tool per mode (or PIKA_MCP=1); "
+                             "needs `pip install 'pika-playground[mcp]'`")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")

@@ -39,6 +39,9 @@ class JobRecord:
     response_url: str | None = None
     cancel_url: str | None = None
     video: str | None = None  # path relative to the data directory
+    # Where fal serves the video (its public CDN URL), for API and MCP callers; None for a
+    # local preview and for jobs from before it was kept.
+    video_url: str | None = None
     error: str | None = None
     logs: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

@@ -376,7 +376,9 @@ class JobManager:
         rel = dest.relative_to(self._data_dir).as_posix()
         done = Done(dest, job.submission.request_id, job.record.seed or 0, width, height,
                     seconds, dict(job.record.timings))
-        self._finish(job, "done", done, video=rel)
+        # fal's own URL is public and lasts as fal keeps it; a local preview's is a path here.
+        self._finish(job, "done", done, video=rel,
+                     video_url=url if url.startswith("https://") else None)
 
     def _fail(self, job: Job, exc: PlaygroundError) -> None:
         status = "unknown" if isinstance(exc, FalError) and exc.maybe_queued else "failed"

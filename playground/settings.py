@@ -91,6 +91,8 @@ class Settings:
     fal_api_url: str = "https://api.fal.ai/v1"
     # An ADMIN-scope fal key: fal's own usage figures beside our estimate in the spend view.
     admin_key: str | None = field(default=None, repr=False)
+    # Gradio's MCP server, with one tool per mode (ui/mcp_tools.py): `--mcp` or PIKA_MCP=1.
+    mcp: bool = False
 
     @property
     def max_upload_mb(self) -> int:
@@ -129,6 +131,7 @@ class Settings:
             catalog_refresh_hours=float(env.get("PIKA_CATALOG_REFRESH_HOURS") or "24"),
             fal_api_url=env.get("PIKA_FAL_API_URL") or "https://api.fal.ai/v1",
             admin_key=env.get("PIKA_FAL_ADMIN_KEY", "").strip() or None,
+            mcp=_flag(env.get("PIKA_MCP", "")),
         )
 
     def describe(self) -> str:

@@ -15,6 +15,7 @@ from ui.history_tab import HistoryTab, cards_html
 from ui.identity import IdentityBar
 from ui.keys import build_key_section
 from ui.lenient import name_refused_files
+from ui.mcp_tools import add_tools
 from ui.modes import PRESETS, ModeTab
 from ui.shared import SharedView
 from ui.text import CSS as TEXT_CSS
@@ -99,6 +100,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),
                      api_visibility="private")
+        if settings.mcp:  # hook: issue 14, tools for agents
+            add_tools(app, demo)
 
     async def at_startup() -> None:
         app.jobs.resume()

@@ -18,6 +18,7 @@ from playground import catalog, spend
 from playground.history import UNFINISHED, JobRecord
 from playground.identity import Identity, may_see
 from playground.service import Playground
+from ui.code_view import HistoryCode
 from ui.identity import who
 from ui.modes import ModeTab, batched
 from ui.render import View
@@ -176,6 +177,8 @@ class HistoryTab:
                                                 "watch this job and remix it",
                                                 interactive=False, buttons=["copy"],
                                                 elem_id="history-share-url")
+                    self.code = HistoryCode(self)  # hook: issue 14, copy as code
+                    self.code.build()
         shown = [self.selected, self.video, self.details, self.share_url]
         inputs = [self.visitor]
         listed = [self.table, self.cards, self.timer, self.spend]
@@ -197,6 +200,7 @@ class HistoryTab:
         # Queued: only a queued event can show an info toast.
         revoke.click(self.revoke, [self.selected, *inputs], self.share_url,
                      api_visibility="private")
+        self.code.wire()  # hook: issue 14, copy as code
 
     def mode_inputs(self) -> list[gr.components.Component]:
         return [c for t in self.mode_tabs.values() for c in t.inputs()]

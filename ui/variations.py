@@ -1,0 +1,173 @@
+"""Variations: the tab's form run N times (2 to 4), each with a new seed, shown as a strip.
+
+Each variation is an ordinary job, started through the job manager one after another as
+Generate starts one: the same checks, limits and budgets (a person's fifth job waits or
+is refused as it would be from five clicks), the same history. A refusal part-way leaves
+the variations already started running; the strip says which was refused and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from playground.catalog import SEED_MAX
+from playground.errors import InputError, LimitReached
+from playground.jobs import Job
+from ui.identity import who
+from ui.keys import key_for
+from ui.render import View
+from ui.text import plain, text_view
+from ui.videos import Video, download_name
+
+if TYPE_CHECKING:
+    from ui.modes import ModeTab
+
+MOST = 4
+_seeds = random.SystemRandom()
+
+
+def new_seeds(count: int) -> list[int]:
+    """`count` different seeds, none of them the form's: variations are new takes."""
+    seeds: set[int] = set()
+    while len(seeds) < count:
+        seeds.add(_seeds.randint(0, SEED_MAX))
+    return list(seeds)
+
+
+class Variations:
+    """Hooks: `build()` where it sits in the tab's layout, `wire()` once the tab's widgets
+    and states exist."""
+
+    def __init__(self, tab: ModeTab) -> None:
+        self.tab = tab
+
+    def build(self) -> None:
+        mode = self.tab.mode
+        with gr.Accordion("Variations: this form several times, each with a new seed",
+                          open=False, elem_id=f"{mode}-variations"):
+            with gr.Row(equal_height=True):
+                self.count = gr.Slider(2, MOST, value=MOST, step=1, label="How many",
+                                       info="Each is a job of its own, priced as one run, "
+                                            "in the History like any other.",
+                                       elem_id=f"{mode}-variations-count", scale=3)
+                self.button = gr.Button("Run variations", elem_id=f"{mode}-variations-run",
+                                        scale=1)
+            # A cell is one HTML block (its status, then its video): a gr.Video each would
+            # add about 5 KB to the page's config per cell, 28 cells in all.
+            with gr.Row(equal_height=False):
+                self.cells = []
+                for i in range(MOST):
+                    # A column's min_width wraps the strip: two to a line on a phone,
+                    # rather than four slivers (an HTML block's own does not).
+                    with gr.Column(min_width=140):
+                        self.cells.append(text_view("", elem_classes=["job-status"],
+                                                    elem_id=f"{mode}-variation-{i + 1}"))
+
+    def wire(self) -> None:
+        tab = self.tab
+        self.button.click(self.run, [self.count, *tab.inputs(), tab.key_state, tab.visitor],
+                          self.cells, api_visibility="private")
+
+    async def run(self, request: gr.Request, profile: gr.OAuthProfile | None, count: Any,
+                  version: str, *values: Any) -> AsyncIterator[list[Any]]:
+        tab = self.tab
+        *widget_values, session_key, visitor = values
+        identity = who(tab.app, request, profile, visitor)
+        try:
+            n = min(max(int(count), 2), MOST)
+        except (TypeError, ValueError):
+            n = MOST
+        try:
+            form = tab.form_values(version, widget_values)
+        except InputError as exc:
+            raise gr.Error(plain(tab._explain(version, exc)), title="Check the form",
+                           print_exception=False) from None
+        jobs: list[Job | None] = []
+        said: list[str] = []
+        for seed in new_seeds(n):
+            try:
+                jobs.append(await tab.app.jobs.start(
+                    tab.mode, version, {**form, "seed": seed},
+                    session_key=key_for(session_key, identity), logged_in=identity.logged_in,
+                    person=tab._person(request, identity), owner=identity))
+                said.append("")
+            except InputError as exc:
+                if not jobs:  # the form itself: nothing started, said as Generate says it
+                    raise gr.Error(plain(tab._explain(version, exc)), title="Check the form",
+                                   print_exception=False) from None
+                jobs.append(None)
+                said.append(f"<b>Not started</b>: {plain(exc.message)}")
+            except LimitReached as exc:
+                jobs.append(None)
+                said.append(f"<b>Refused</b>: {plain(str(exc))}")
+        views = [View() for _ in jobs]
+        shown: list[str | None] = [None] * MOST
+
+        def update() -> list[Any]:
+            cells: list[Any] = []
+            for i in range(MOST):
+                job = jobs[i] if i < len(jobs) else None
+                if i >= len(jobs):
+                    html = ""
+                elif job is None:
+                    html = said[i]
+                else:
+                    html = cell(job, views[i])
+                # A cell whose video is showing is left alone: setting it again restarts it.
+                cells.append(gr.skip() if html == shown[i] else html)
+                shown[i] = html
+            return cells
+
+        yield update()
+        started = [i for i, j in enumerate(jobs) if j is not None]
+        async for index, event in _merged([j for j in jobs if j is not None], tab):
+            views[started[index]].apply(event)
+            yield update()
+
+
+def cell(job: Job, view: View) -> str:
+    """A variation's seed and status, then its video once it has one (from this server, by
+    job id: the route serves it to its owner only), with a download named for what it is."""
+    status = f"seed {job.record.seed} · {view.status_line()}"
+    if not view.video:
+        return f"<p>{status}</p>"
+    src = f"gradio_api/file=videos/{Video.of(view.video).name}"  # type: ignore[union-attr]
+    name = download_name(job.record.endpoint, job.record.seed)
+    return (f"<p>{status}</p><video src=\"{src}\" controls muted playsinline "
+            f"preload=\"metadata\" style=\"width:100%\"></video>"
+            f"<p><a href=\"{src}\" download=\"{name}\">Download</a></p>")
+
+
+async def _merged(jobs: list[Job], tab: ModeTab) -> AsyncIterator[tuple[int, Any]]:
+    """The events of every job, as they come, each with its job's index."""
+    queue: asyncio.Queue[tuple[int, Any] | None] = asyncio.Queue()
+
+    async def pump(index: int, job: Job) -> None:
+        try:
+            async for event in tab.app.jobs.follow(job.record.id):
+                await queue.put((index, event))
+        finally:
+            await queue.put(None)
+
+    tasks = [asyncio.create_task(pump(i, job)) for i, job in enumerate(jobs)]
+    try:
+        ended = 0
+        while ended < len(tasks):
+            item = await queue.get()
+            if item is None:
+                ended += 1
+            else:
+                yield item
+    finally:
+        # The page went away: let go of the jobs, never of the jobs' tasks.
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
