@@ -100,7 +100,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                      api_visibility="private", queue=False)
         arrival.then(history.arrive, [visitor], history.outputs_on_arrival(),
                      api_visibility="private")
-        if settings.mcp:  # hook: issue 14, tools for agents
+        if settings.mcp:
             add_tools(app, demo)
 
     async def at_startup() -> None:

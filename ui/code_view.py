@@ -21,6 +21,7 @@ from playground.history import JobRecord
 from playground.requests import build_request
 from ui.identity import who
 from ui.text import plain, text_view
+from ui.weight import on_first_open
 
 if TYPE_CHECKING:
     from ui.history_tab import HistoryTab
@@ -42,15 +43,24 @@ class CodeView:
 
     def build(self, before: Callable[[], None] = lambda: None) -> None:
         """`before` lays out what goes above the note and the code (buttons)."""
-        with gr.Accordion("Code: this request in Python, JavaScript or cURL", open=False,
-                          elem_id=f"{self.prefix}-code") as self.accordion:
+        with self.folded():
             before()
-            self.note = text_view("", elem_id=f"{self.prefix}-code-note")
-            self.blocks = {
-                name: gr.Code("", language=language, label=label,  # type: ignore[arg-type]
-                              interactive=False, buttons=["copy"], lines=4, max_lines=16,
-                              elem_id=f"{self.prefix}-code-{name}")
-                for name, label, language in LANGUAGES}
+            self.contents()
+
+    def folded(self) -> gr.Accordion:
+        self.accordion = gr.Accordion("Code: this request in Python, JavaScript or cURL",
+                                      open=False, elem_id=f"{self.prefix}-code")
+        return self.accordion
+
+    def contents(self, shown: list[Any] | None = None) -> None:
+        """The note and the three blocks, holding `shown` (as `show` gives it)."""
+        note, *texts = shown or ["", "", "", ""]
+        self.note = text_view(note, elem_id=f"{self.prefix}-code-note")
+        self.blocks = {
+            name: gr.Code(text, language=language, label=label,  # type: ignore[arg-type]
+                          interactive=False, buttons=["copy"], lines=4, max_lines=16,
+                          elem_id=f"{self.prefix}-code-{name}")
+            for (name, label, language), text in zip(LANGUAGES, texts, strict=True)}
 
     def outputs(self) -> list[Any]:
         return [self.note, *self.blocks.values()]
@@ -81,32 +91,31 @@ def job_code(record: JobRecord) -> list[Any]:
 
 
 class TabCode:
-    """A mode tab's Code accordion. Hooks: `build()` where it sits in the tab's layout,
-    `wire()` once the tab's widgets and states exist."""
+    """A mode tab's Code accordion: `build()` where it sits in the tab's layout, once the
+    tab's widgets and states exist."""
 
     def __init__(self, tab: ModeTab) -> None:
         self.tab = tab
         self.view = CodeView(tab.mode)
 
     def build(self) -> None:
-        self.view.build(self._buttons)
+        # Folded until wanted: built for a page when it opens it (ui/weight.py), holding
+        # the form's code as it is then, so a page that never does carries none of it.
+        with self.view.folded():
+            on_first_open(self.view.accordion, self.tab.inputs())(self._contents)
 
-    def _buttons(self) -> None:
-        with gr.Row():
-            self.from_form = gr.Button("From the form", size="sm",
-                                       elem_id=f"{self.tab.mode}-code-form")
-            self.from_job = gr.Button("From the last job", size="sm",
-                                      elem_id=f"{self.tab.mode}-code-job")
-
-    def wire(self) -> None:
+    def _contents(self, version: str, *values: Any) -> None:
         tab = self.tab
-        form_inputs = tab.inputs()
+        with gr.Row():
+            from_form = gr.Button("From the form", size="sm", elem_id=f"{tab.mode}-code-form")
+            from_job = gr.Button("From the last job", size="sm",
+                                 elem_id=f"{tab.mode}-code-job")
+        self.view.contents(self.form_code(version, *values))
         outputs = self.view.outputs()
-        # One event for both triggers: each event is about 0.75 KB of the page's config.
-        gr.on([self.view.accordion.expand, self.from_form.click], self.form_code,
-              form_inputs, outputs, api_visibility="private", queue=False)
-        self.from_job.click(self.last_job_code, [tab.job_id, tab.visitor], outputs,
-                            api_visibility="private", queue=False)
+        from_form.click(self.form_code, tab.inputs(), outputs, api_visibility="private",
+                        queue=False)
+        from_job.click(self.last_job_code, [tab.job_id, tab.visitor], outputs,
+                       api_visibility="private", queue=False)
 
     def form_code(self, version: str, *values: Any) -> list[Any]:
         tab = self.tab

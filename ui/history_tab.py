@@ -177,7 +177,7 @@ class HistoryTab:
                                                 "watch this job and remix it",
                                                 interactive=False, buttons=["copy"],
                                                 elem_id="history-share-url")
-                    self.code = HistoryCode(self)  # hook: issue 14, copy as code
+                    self.code = HistoryCode(self)
                     self.code.build()
         shown = [self.selected, self.video, self.details, self.share_url]
         inputs = [self.visitor]
@@ -200,7 +200,7 @@ class HistoryTab:
         # Queued: only a queued event can show an info toast.
         revoke.click(self.revoke, [self.selected, *inputs], self.share_url,
                      api_visibility="private")
-        self.code.wire()  # hook: issue 14, copy as code
+        self.code.wire()
 
     def mode_inputs(self) -> list[gr.components.Component]:
         return [c for t in self.mode_tabs.values() for c in t.inputs()]

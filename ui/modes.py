@@ -179,7 +179,7 @@ class ModeTab:
                             self.stop_button = gr.Button("Stop", variant="stop",
                                                          interactive=False,
                                                          elem_id=f"{self.mode}-stop")
-                    self.code = TabCode(self)  # hook: issue 14, copy as code
+                    self.code = TabCode(self)
                     self.code.build()
                 # Sticks to the window's top: the job stays in view while the form scrolls.
                 with gr.Column(scale=5, elem_classes=["mode-result"]):
@@ -195,14 +195,12 @@ class ModeTab:
                     self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
                     self.logs = gr.Textbox(label="Model logs", lines=4, max_lines=10,
                                            interactive=False, autoscroll=True)
-            self.variations = Variations(self)  # hook: issue 14, variations
+            self.variations = Variations(self)
             self.variations.build()
             self._examples()
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
-        self.code.wire()  # hook: issue 14, copy as code
-        self.variations.wire()  # hook: issue 14, variations
 
     def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]

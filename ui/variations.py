@@ -24,6 +24,7 @@ from ui.keys import key_for
 from ui.render import View
 from ui.text import plain, text_view
 from ui.videos import Video, download_name
+from ui.weight import on_first_open
 
 if TYPE_CHECKING:
     from ui.modes import ModeTab
@@ -41,8 +42,8 @@ def new_seeds(count: int) -> list[int]:
 
 
 class Variations:
-    """Hooks: `build()` where it sits in the tab's layout, `wire()` once the tab's widgets
-    and states exist."""
+    """`build()` where it sits in the tab's layout, once the tab's widgets and states
+    exist."""
 
     def __init__(self, tab: ModeTab) -> None:
         self.tab = tab
@@ -50,29 +51,31 @@ class Variations:
     def build(self) -> None:
         mode = self.tab.mode
         with gr.Accordion("Variations: this form several times, each with a new seed",
-                          open=False, elem_id=f"{mode}-variations"):
-            with gr.Row(equal_height=True):
-                self.count = gr.Slider(2, MOST, value=MOST, step=1, label="How many",
-                                       info="Each is a job of its own, priced as one run, "
-                                            "in the History like any other.",
-                                       elem_id=f"{mode}-variations-count", scale=3)
-                self.button = gr.Button("Run variations", elem_id=f"{mode}-variations-run",
-                                        scale=1)
-            # A cell is one HTML block (its status, then its video): a gr.Video each would
-            # add about 5 KB to the page's config per cell, 28 cells in all.
-            with gr.Row(equal_height=False):
-                self.cells = []
-                for i in range(MOST):
-                    # A column's min_width wraps the strip: two to a line on a phone,
-                    # rather than four slivers (an HTML block's own does not).
-                    with gr.Column(min_width=140):
-                        self.cells.append(text_view("", elem_classes=["job-status"],
-                                                    elem_id=f"{mode}-variation-{i + 1}"))
+                          open=False, elem_id=f"{mode}-variations") as accordion:
+            # Folded until wanted: built for a page when it opens it (ui/weight.py), so a
+            # page that never does carries none of it.
+            on_first_open(accordion)(self._contents)
 
-    def wire(self) -> None:
-        tab = self.tab
-        self.button.click(self.run, [self.count, *tab.inputs(), tab.key_state, tab.visitor],
-                          self.cells, api_visibility="private")
+    def _contents(self) -> None:
+        mode, tab = self.tab.mode, self.tab
+        with gr.Row(equal_height=True):
+            # Said interactive: built in a render, Gradio would not know it is an input.
+            count = gr.Slider(2, MOST, value=MOST, step=1, label="How many", interactive=True,
+                              info="Each is a job of its own, priced as one run, "
+                                   "in the History like any other.",
+                              elem_id=f"{mode}-variations-count", scale=3)
+            button = gr.Button("Run variations", elem_id=f"{mode}-variations-run", scale=1)
+        # A cell is one HTML block (its status, then its video), lighter than a gr.Video.
+        with gr.Row(equal_height=False):
+            cells = []
+            for i in range(MOST):
+                # A column's min_width wraps the strip: two to a line on a phone,
+                # rather than four slivers (an HTML block's own does not).
+                with gr.Column(min_width=140):
+                    cells.append(text_view("", elem_classes=["job-status"],
+                                           elem_id=f"{mode}-variation-{i + 1}"))
+        button.click(self.run, [count, *tab.inputs(), tab.key_state, tab.visitor], cells,
+                     api_visibility="private")
 
     async def run(self, request: gr.Request, profile: gr.OAuthProfile | None, count: Any,
                   version: str, *values: Any) -> AsyncIterator[list[Any]]:

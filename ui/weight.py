@@ -1,6 +1,6 @@
 """What a page costs: the bytes of the app's config in its HTML, and the server's work for
-each new session. Both lean on Gradio internals, checked on each Gradio upgrade (see the
-README's "How it works").
+each new session. All but `on_first_open` lean on Gradio internals, checked on each
+Gradio upgrade (see the README's "How it works").
 
 - Gradio embeds its whole config in the page, each component with three JSON schemas of
   its value (`api_info`, `api_info_as_input`, `api_info_as_output`). The page never reads
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import gradio as gr
 from gradio import routes, state_holder
 from gradio.brotli_middleware import BrotliMiddleware
 from starlette.middleware import Middleware
@@ -97,3 +99,23 @@ class _CompressedPages(BrotliMiddleware):
 def compressed_pages() -> Middleware:
     """For `launch(app_kwargs={"middleware": [...]})`, with Gradio's own settings."""
     return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
+
+
+def on_first_open(accordion: gr.Accordion, inputs: Sequence[Any] = ()
+                  ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorates what builds a folded accordion's contents (components and their events),
+    to be called inside it: they are built for a page when it first opens the accordion,
+    not in every page's config. The builder gets the values of `inputs` then (no request:
+    what depends on the person is an event's work). Built once per page; each page's
+    copy is its own."""
+    opened = gr.State(False)
+    # Queued: a State's change reaches the page only from a queued event.
+    accordion.expand(lambda: True, None, opened, api_visibility="private",
+                     show_progress="hidden")
+
+    def decorate(build: Callable[..., None]) -> Callable[..., None]:
+        # A State's change fires only when its value changes: the first opening.
+        return gr.render(inputs=list(inputs), triggers=[opened.change], queue=False,
+                         show_progress="hidden")(build)
+
+    return decorate
