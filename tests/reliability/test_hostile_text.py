@@ -100,18 +100,31 @@ def run_in_tab(page, mode: str) -> str:  # type: ignore[no-untyped-def]
     return shown(page, f"#{mode}-status")
 
 
+def history_list(page):  # type: ignore[no-untyped-def]
+    """The History's list as shown: the table on a laptop, the cards on a phone."""
+    table = page.locator("#history-table")
+    return table if table.is_visible() else page.locator("#history-cards")
+
+
 def open_in_history(page, prompt: str) -> str:  # type: ignore[no-untyped-def]
-    """Clicks the History row of a job by its prompt; returns the details once they are that
-    job's (they name its request id, as its row does)."""
+    """Clicks the History row (or card) of a job by its prompt; returns the details once
+    they are that job's."""
     click_tab(page, "History")
-    cell = page.locator("#history-table").get_by_text(prompt[:80], exact=True)
-    cell = cell.locator("visible=true").first
-    request_id = cell.evaluate(  # the row's seventh cell
-        "e => e.closest('.virtual-row, tr').querySelectorAll('.body-cell, td')[6].innerText")
-    cell.click()
-    details = page.locator("#history-details")
-    details.get_by_text(request_id.strip()).wait_for(timeout=15_000)
-    return details.inner_text()
+    page.locator("#history-table, #history-cards").locator("visible=true").first.wait_for()
+    if page.locator("#history-table").is_visible():
+        cell = page.locator("#history-table").get_by_text(prompt[:80], exact=True)
+        cell = cell.locator("visible=true").first
+        request_id = cell.evaluate(  # the row's seventh cell
+            "e => e.closest('.virtual-row, tr').querySelectorAll('.body-cell, td')[6].innerText")
+        cell.click()
+        mark = request_id.strip()
+    else:
+        card = page.locator("#history-cards .job-card").filter(has_text=prompt[:120]).first
+        card.click()
+        mark = prompt[:120]
+    page.wait_for_function("([sel, mark]) => document.querySelector(sel).innerText"
+                           ".includes(mark)", arg=["#history-details", mark], timeout=15_000)
+    return page.locator("#history-details").inner_text()
 
 
 def logs_shown(page) -> str:  # type: ignore[no-untyped-def]
@@ -131,8 +144,8 @@ def test_prompts_show_as_typed_in_the_tab_and_in_history(page, fakefal: FakeFal)
     for typed in HOSTILE:
         details = open_in_history(page, typed)
         assert typed in details, f"History details do not show {typed!r} as typed:\n{details}"
-        table = page.locator("#history-table").inner_text()
-        assert typed[:80] in table, f"the History table does not show {typed[:80]!r}"
+        listed = history_list(page).inner_text()
+        assert typed[:80] in listed, f"the History list does not show {typed[:80]!r}"
         assert_nothing_injected(page, "History", typed)
         assert_fits(page, "History details", typed)
 
