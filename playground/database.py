@@ -50,7 +50,8 @@ class Database:
     def locked(self) -> contextlib.AbstractContextManager[Cursor]:
         raise NotImplementedError
 
-    def columns(self, table: str) -> set[str]:
+    def columns(self, table: str, tx: Cursor | None = None) -> set[str]:
+        """The table's columns, as seen by `tx` (a transaction that may have just made it)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -99,8 +100,8 @@ class SQLite(Database):
                 raise
             self._db.execute("COMMIT")
 
-    def columns(self, table: str) -> set[str]:
-        return {str(row[1]) for row in self.query(f"PRAGMA table_info({table})")}
+    def columns(self, table: str, tx: Cursor | None = None) -> set[str]:
+        return {str(row[1]) for row in (tx or self).query(f"PRAGMA table_info({table})")}
 
     def close(self) -> None:
         with self._lock:
@@ -161,8 +162,8 @@ class PostgreSQL(Database):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
             yield _PgCursor(conn)
 
-    def columns(self, table: str) -> set[str]:
-        rows = self.query("SELECT column_name FROM information_schema.columns WHERE "
+    def columns(self, table: str, tx: Cursor | None = None) -> set[str]:
+        rows = (tx or self).query("SELECT column_name FROM information_schema.columns WHERE "
                           "table_schema = current_schema() AND table_name = ?", (table,))
         return {str(row[0]) for row in rows}
 

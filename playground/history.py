@@ -120,17 +120,15 @@ class History:
         with self.db.locked() as tx:
             for statement in _TABLES:
                 tx.execute(statement)
-        # A history written by an older version lacks the newer fields: add them, empty.
-        have = self.db.columns("jobs")
-        missing = [c for c in _COLUMNS if c not in have]
-        if missing:
-            with self.db.locked() as tx:
-                have = self.db.columns("jobs") if self.db.shared else have
-                for column in missing:
-                    if column not in have:
-                        tx.execute(f"ALTER TABLE jobs ADD COLUMN {column} "
-                                   f"{_TYPES.get(column, 'TEXT')}")
-        self.db.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created)")
+            # A history written by an older version lacks the newer fields: add them, empty.
+            have = self.db.columns("jobs", tx)
+            for column in _COLUMNS:
+                if column not in have:
+                    tx.execute(f"ALTER TABLE jobs ADD COLUMN {column} "
+                               f"{_TYPES.get(column, 'TEXT')}")
+            tx.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created)")
+            # Each replica looks for orphans (unfinished jobs nobody holds) every few seconds.
+            tx.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)")
 
     def save(self, record: JobRecord, *, holder: str | None = None) -> bool:
         """Writes the job's row. With `holder`, only while that replica holds the job's
