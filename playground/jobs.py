@@ -92,9 +92,8 @@ class JobManager:
                  ) -> None:
         self.history = history
         self.budgets = budgets or spend.Budgets()
-        # Jobs on the server's key past the budget check whose record is not written yet
-        # (their inputs are being prepared): spent already, so that two started at once
-        # cannot both take what is left of a budget.
+        # Each job in flight holds a lease (playground/leases.py): what the limits count, and
+        # what lets one replica of several follow it.
         self.allowance = allowance or Allowance(max_jobs=64, per_person=3,
                                                 waiting_per_person=0,
                                                 leases=Leases(history.db))
