@@ -50,6 +50,10 @@ class Database:
     def locked(self) -> contextlib.AbstractContextManager[Cursor]:
         raise NotImplementedError
 
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        """All or nothing, without holding other replicas back."""
+        raise NotImplementedError
+
     def columns(self, table: str, tx: Cursor | None = None) -> set[str]:
         """The table's columns, as seen by `tx` (a transaction that may have just made it)."""
         raise NotImplementedError
@@ -100,6 +104,9 @@ class SQLite(Database):
                 raise
             self._db.execute("COMMIT")
 
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        return self.locked()  # one process: the same thing
+
     def columns(self, table: str, tx: Cursor | None = None) -> set[str]:
         return {str(row[1]) for row in (tx or self).query(f"PRAGMA table_info({table})")}
 
@@ -135,9 +142,9 @@ class PostgreSQL(Database):
     def __init__(self, url: str, *, max_connections: int = 8) -> None:
         import psycopg_pool  # only a deployment with PostgreSQL needs psycopg
 
-        # Autocommit: each statement is its own transaction unless `locked()` opens one,
-        # as SQLite runs here. A few connections: the event loop uses one at a time, the
-        # storage sweeps' worker threads another.
+        # Autocommit: each statement is its own transaction unless `locked()` or
+        # `transaction()` opens one, as SQLite runs here. A few connections: the event loop
+        # uses one at a time, worker threads (sweeps, limits, budgets) others.
         self._pool = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=max_connections, kwargs={"autocommit": True},
             open=True, name="pika-history")
@@ -160,6 +167,11 @@ class PostgreSQL(Database):
     def locked(self) -> Iterator[Cursor]:
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+            yield _PgCursor(conn)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction():
             yield _PgCursor(conn)
 
     def columns(self, table: str, tx: Cursor | None = None) -> set[str]:

@@ -68,6 +68,7 @@ class Job:
     stop_requested: bool = False
     followers: int = 0  # pages iterating `JobManager.follow` now
     lost: bool = False  # another replica took it over: this one writes nothing more of it
+    logs_saved: float = 0.0  # when its log lines were last written to its row (monotonic)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -139,14 +140,15 @@ class JobManager:
         # Held from here: preparing takes a while, and others start meanwhile. The place is
         # the job's lease, taken before its row exists, so no replica takes it for an orphan.
         job_id = uuid.uuid4().hex[:16]
-        waits = not self.allowance.take(person, job_id)
+        waits = not await self._take(person, job_id)
         release = None
         try:
             backend, key_source, release = self._choose_backend(session_key, logged_in)
             price = (catalog.job_price(endpoint, request.arguments) if key_source != "none"
                      else catalog.JobPrice(0.0))  # a local preview is free
             if key_source == "server":  # before preparing: a refusal costs nothing at all
-                self._within_budget(job_id, price.usd, owner)
+                # In a thread: with replicas it may wait on another's lock, never the loop.
+                await asyncio.to_thread(self._within_budget, job_id, price.usd, owner)
             async with self._gate.preparing():  # a sweep removes no input meanwhile
                 arguments = await self._prepare_inputs(request)
                 inputs = {k: arguments[k] for k in request.media_fields()}
@@ -174,6 +176,20 @@ class JobManager:
         job = Job(record, backend, arguments, person, release, waiting=waits)
         self._launch(job, self._run(job))  # what take() held goes with the task
         return job
+
+    async def _take(self, person: Person, job_id: str) -> bool:
+        """Allowance.take in a thread (with replicas it may wait on another's lock, and the
+        event loop must not). A caller gone meanwhile gives back what was taken."""
+        taking = asyncio.ensure_future(asyncio.to_thread(self.allowance.take, person, job_id))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            def undo(task: asyncio.Future[bool]) -> None:
+                if not task.cancelled() and task.exception() is None:
+                    self.allowance.give_back(job_id)
+
+            taking.add_done_callback(undo)
+            raise
 
     def _end(self, job: Job) -> None:
         if not job.finished and not self._closing:  # a Stop came before its first step
@@ -370,8 +386,8 @@ class JobManager:
                     elif not event.lines:
                         continue
                     job.record.logs.extend(event.lines)
-                    if event.lines:  # a page on another replica reads them from the row
-                        self._update(job)
+                    if event.lines:
+                        self._save_logs(job)
                 job.publish(event)
             t_done = time.monotonic()
             job.record.timings["run"] = round(t_done - (t_run or t_sub), 3)
@@ -407,6 +423,24 @@ class JobManager:
         done = Done(dest, job.submission.request_id, job.record.seed or 0, width, height,
                     seconds, dict(job.record.timings))
         self._finish(job, "done", done, video=rel)
+
+    def _save_logs(self, job: Job) -> None:
+        """Writes the job's new log lines for pages on other replicas, which read its row
+        every WATCH_EVERY seconds: at most that often, the last of a burst a moment later."""
+        now = time.monotonic()
+        if now >= job.logs_saved + WATCH_EVERY:
+            job.logs_saved = now
+            self._update(job)
+        elif job.logs_saved <= now:  # none pending: one goes out when the interval is up
+            job.logs_saved += WATCH_EVERY  # marks it pending, and when it will be written
+
+            def flush() -> None:
+                with contextlib.suppress(LeaseLost):
+                    if not job.finished:
+                        self._update(job)
+
+            asyncio.get_running_loop().call_at(
+                asyncio.get_running_loop().time() + job.logs_saved - now, flush)
 
     def _fail(self, job: Job, exc: PlaygroundError) -> None:
         status = "unknown" if isinstance(exc, FalError) and exc.maybe_queued else "failed"

@@ -45,8 +45,12 @@ class Leases:
         """How often to renew, and to look for orphans: a lease survives two missed renewals."""
         return self.seconds / 3
 
-    def take(self, tx: Cursor, job_id: str, names: Sequence[str], *, running: bool) -> None:
-        """A new job's lease (inside the transaction that counted the limits)."""
+    def take(self, job_id: str, names: Sequence[str], *, running: bool) -> None:
+        """A new job's lease, with the names its person's limits count it under."""
+        with self.db.transaction() as tx:
+            self._take(tx, job_id, names, running=running)
+
+    def _take(self, tx: Cursor, job_id: str, names: Sequence[str], *, running: bool) -> None:
         tx.execute("INSERT INTO leases (job_id, holder, until, running) VALUES (?, ?, ?, ?)",
                    (job_id, self.holder, self.clock() + self.seconds, int(running)))
         for name in dict.fromkeys(names):
@@ -54,7 +58,7 @@ class Leases:
 
     def release(self, job_id: str) -> None:
         """The job ended here (or never started): nothing of it counts any more."""
-        with self.db.locked() as tx:
+        with self.db.transaction() as tx:
             if tx.execute("DELETE FROM leases WHERE job_id = ? AND holder = ?",
                           (job_id, self.holder)):
                 tx.execute("DELETE FROM lease_names WHERE job_id = ?", (job_id,))
@@ -107,12 +111,8 @@ class Leases:
     def stops(self) -> list[str]:
         """The jobs this replica holds that a page on another replica asked to stop; each
         is answered once."""
-        with self.db.locked() as tx:
-            rows = tx.query("SELECT job_id FROM leases WHERE holder = ? AND stop = 1",
-                            (self.holder,))
-            if rows:
-                tx.execute("UPDATE leases SET stop = 0 WHERE holder = ? AND stop = 1",
-                           (self.holder,))
+        rows = self.db.query("UPDATE leases SET stop = 0 WHERE holder = ? AND stop = 1 "
+                             "RETURNING job_id", (self.holder,))
         return [str(row[0]) for row in rows]
 
     def holder_of(self, job_id: str) -> str | None:

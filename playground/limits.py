@@ -42,25 +42,33 @@ class Allowance:
 
     def take(self, person: Person, job_id: str) -> bool:
         """Holds a place for one job (its lease): True if it may run now, False if it must
-        wait for one of the person's jobs to end. Refuses past every limit."""
-        with self.leases.db.locked() as tx:
-            now = self.leases.clock()
-            total = tx.query("SELECT COUNT(*) FROM leases WHERE until >= ?", (now,))[0][0]
-            if total >= self.max_jobs:
+        wait for one of the person's jobs to end. Refuses past every limit.
+
+        Taken first and counted after, the job itself included, without a lock: replicas
+        taking places at once never hold each other back. Two jobs taking the last place
+        at the same moment may then both find it gone (one refused a moment early, or one
+        that could have run made to wait its turn), never both get it."""
+        self.leases.take(job_id, person.names, running=True)
+        try:
+            total = self.in_flight
+            if total > self.max_jobs:
                 raise LimitReached(f"The server is at its limit of {self.max_jobs} jobs "
                                    "running; try again when one finishes.")
-            running = self._most(tx, person, running=True)
-            if running < self.per_person:
-                self.leases.take(tx, job_id, person.names, running=True)
+            db = self.leases.db
+            running = self._most(db, person, running=True)
+            if running <= self.per_person:
                 return True
-            waiting = self._most(tx, person, running=False)
-            if waiting >= self.waiting_per_person:
+            db.execute("UPDATE leases SET running = 0 WHERE job_id = ?", (job_id,))
+            waiting = self._most(db, person, running=False)
+            if waiting > self.waiting_per_person:
                 raise LimitReached(
-                    f"You have {running} jobs running and {waiting} waiting, the most one "
-                    f"person may have here ({self.per_person} running, "
+                    f"You have {running - 1} jobs running and {waiting - 1} waiting, the most "
+                    f"one person may have here ({self.per_person} running, "
                     f"{self.waiting_per_person} waiting); try again when one finishes.")
-            self.leases.take(tx, job_id, person.names, running=False)
             return False
+        except BaseException:
+            self.leases.release(job_id)
+            raise
 
     async def turn(self, person: Person, job_id: str) -> None:
         """Waits until the person may run one more job, and moves it from waiting to running."""
