@@ -4,9 +4,15 @@
 One small interface for both, with the SQL written once: `?` placeholders (turned into
 psycopg's `%s`), and only what both dialects speak (`INSERT ... ON CONFLICT`, `||`).
 psycopg 3 is imported only when PostgreSQL is asked for, so a single server loads nothing
-more than it did. `locked()` is a transaction that no other replica's `locked()` overlaps:
-an advisory lock in PostgreSQL, the write lock (`BEGIN IMMEDIATE`) in SQLite. Checks that
-must count and then take (limits, budgets, share links) run in one.
+more than it did. psycopg and its pool rather than SQLAlchemy Core: the history's SQL is a
+few dozen short statements both dialects already share as written, and SQLAlchemy would
+add its import time to every start (the start-up benchmark's budget), SQLite included,
+to translate what needs no translating.
+
+`locked()` is a transaction that no other replica's `locked()` overlaps: an advisory lock
+in PostgreSQL, the write lock (`BEGIN IMMEDIATE`) in SQLite. Checks that must count and
+then take where being wrong costs money (budgets, share links, a waiting job's turn) run
+in one; the job limits count after taking instead (playground/limits.py).
 """
 
 from __future__ import annotations
