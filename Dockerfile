@@ -9,6 +9,8 @@ RUN useradd --create-home --uid 1000 app && mkdir /data && chown app /data
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
+# For replicas sharing a PostgreSQL history (PIKA_DATABASE_URL); unused otherwise.
+RUN pip install "psycopg[binary,pool]>=3.2"
 COPY app.py ./
 COPY playground playground
 COPY ui ui

@@ -2,7 +2,7 @@
 
 `--smoke` runs a short version of each (CI: it must finish and print the table;
 speed is not judged there). Without it, a missed target exits non-zero.
-`--only bombs` runs one figure (with or without `--smoke`).
+`--only bombs` (or `replicas`) runs one figure (with or without `--smoke`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bombs, crowd, fake, inputs, latency, page, process
+from bench import bombs, crowd, fake, inputs, latency, page, process, replicas
 from bench.table import Row, render
 from tests.apprunner import running_app
 
@@ -22,7 +22,8 @@ from tests.apprunner import running_app
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short runs; never fails on speed")
-    parser.add_argument("--only", choices=["bombs", "page"], help="run only this figure")
+    parser.add_argument("--only", choices=["bombs", "page", "replicas"],
+                        help="run only this figure")
     args = parser.parse_args()
     smoke = args.smoke
     began = time.perf_counter()
@@ -34,6 +35,8 @@ def main() -> int:
                 rows = bombs.run(cloud, Path(tmp), smoke=smoke)
             elif args.only == "page":
                 rows = page_rows(cloud, Path(tmp), smoke=smoke)
+            elif args.only == "replicas":
+                rows = replicas.run(cloud, Path(tmp), smoke=smoke)
             else:
                 rows = every_figure(cloud, Path(tmp), smoke=smoke)
     finally:
@@ -60,6 +63,7 @@ def every_figure(cloud: fake.Fake, work: Path, *, smoke: bool) -> list[Row]:
     rows.append(process.memory(cloud, work, 8 if smoke else 32))
     rows += bombs.run(cloud, work, smoke=smoke)
     rows += page_rows(cloud, work, smoke=smoke)
+    rows += replicas.run(cloud, work, smoke=smoke)
     return rows
 
 

@@ -8,13 +8,12 @@ the URLs fal returned) and can follow it to the end. Keys are never stored.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from playground.database import Cursor, Database, SQLite
 from playground.identity import TEAM_KINDS, Identity
 from playground.spend import Charge
 
@@ -82,45 +81,67 @@ _JSON = {"form", "arguments", "logs", "timings"}
 _COLUMNS = [f.name for f in fields(JobRecord)]
 
 
+_TYPES = {"id": "TEXT PRIMARY KEY", "created": "DOUBLE PRECISION", "seed": "BIGINT",
+          "price": "DOUBLE PRECISION", "price_estimated": "BOOLEAN"}  # the rest: TEXT
+_TABLES = [
+    "CREATE TABLE IF NOT EXISTS jobs ("
+    + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in _COLUMNS) + ")",
+    "CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created)",
+    "CREATE TABLE IF NOT EXISTS shares (token TEXT PRIMARY KEY, job_id TEXT, "
+    "created DOUBLE PRECISION, revoked DOUBLE PRECISION)",
+    "CREATE INDEX IF NOT EXISTS shares_job ON shares (job_id)",
+    # Which owner a browser last acted as (by the digest of its cookie): a file request
+    # carries nothing else to say who asks.
+    "CREATE TABLE IF NOT EXISTS browsers (browser TEXT PRIMARY KEY, owner TEXT, "
+    "seen DOUBLE PRECISION)",
+    # Which browsers were handed each uploaded file (by upload or Remix): a file's path is
+    # its content's hash, so two people may hold the same one.
+    "CREATE TABLE IF NOT EXISTS uploads (path TEXT, browser TEXT, PRIMARY KEY (path, browser))",
+    # Who follows each job in flight, until when (playground/leases.py), and what the limits
+    # and budgets count of it (playground/limits.py, JobManager._within_budget).
+    "CREATE TABLE IF NOT EXISTS leases (job_id TEXT PRIMARY KEY, holder TEXT NOT NULL, "
+    "until DOUBLE PRECISION NOT NULL, running INTEGER NOT NULL DEFAULT 1, "
+    "hold DOUBLE PRECISION, hold_owner TEXT, stop INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX IF NOT EXISTS leases_holder ON leases (holder)",
+    "CREATE TABLE IF NOT EXISTS lease_names (job_id TEXT, name TEXT, "
+    "PRIMARY KEY (job_id, name))",
+    "CREATE INDEX IF NOT EXISTS lease_names_name ON lease_names (name)",
+]
+_UPSERT = (f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+           f"ON CONFLICT (id) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id"))
+# A replica writes a job it follows only while it holds the job's lease: one that lost it
+# (stalled past its expiry, and another replica took the job over) writes nothing more.
+_FENCED = _UPSERT + (" WHERE EXISTS (SELECT 1 FROM leases WHERE leases.job_id = excluded.id "
+                     "AND leases.holder = ?)")
+
+
 class History:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the event loop and worker threads, guarded by a lock;
-        # writes are tiny, so holding it never stalls the loop noticeably.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                f"CREATE TABLE IF NOT EXISTS jobs ({', '.join(_COLUMNS)}, PRIMARY KEY (id))"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS shares (token PRIMARY KEY, job_id, "
-                             "created, revoked)")
-            self._db.execute("CREATE INDEX IF NOT EXISTS shares_job ON shares (job_id)")
-            # Which owner a browser last acted as (by the digest of its cookie): a file
-            # request carries nothing else to say who asks.
-            self._db.execute("CREATE TABLE IF NOT EXISTS browsers (browser PRIMARY KEY, "
-                             "owner, seen)")
-            # Which browsers were handed each uploaded file (by upload or Remix): a file's
-            # path is its content's hash, so two people may hold the same one.
-            self._db.execute("CREATE TABLE IF NOT EXISTS uploads (path, browser, "
-                             "PRIMARY KEY (path, browser))")
+    def __init__(self, where: Path | Database) -> None:
+        self.db = where if isinstance(where, Database) else SQLite(where)
+        # Every replica runs this at start; the lock lets one at a time create or migrate.
+        with self.db.locked() as tx:
+            for statement in _TABLES:
+                tx.execute(statement)
             # A history written by an older version lacks the newer fields: add them, empty.
-            have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            have = self.db.columns("jobs", tx)
             for column in _COLUMNS:
                 if column not in have:
-                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
-            self._db.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created)")
+                    tx.execute(f"ALTER TABLE jobs ADD COLUMN {column} "
+                               f"{_TYPES.get(column, 'TEXT')}")
+            tx.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created)")
+            # Each replica looks for orphans (unfinished jobs nobody holds) every few seconds.
+            tx.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status)")
 
-    def save(self, record: JobRecord) -> None:
+    def save(self, record: JobRecord, *, holder: str | None = None) -> bool:
+        """Writes the job's row. With `holder`, only while that replica holds the job's
+        lease: False when it no longer does, and nothing was written."""
         row = asdict(record)
         values = [json.dumps(row[c]) if c in _JSON else row[c] for c in _COLUMNS]
-        marks = ", ".join("?" for _ in _COLUMNS)
-        with self._lock:
-            self._db.execute(f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) "
-                             f"VALUES ({marks})", values)
+        if holder is None:
+            self.db.execute(_UPSERT, values)
+            return True
+        return self.db.execute(_FENCED, [*values, holder]) > 0
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._select("WHERE id = ?", (job_id,))
@@ -148,71 +169,75 @@ class History:
             if value is not None:
                 clause += f" AND {column} = ?"
                 params.append(value)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT owner, key_source, status, request_id, price, price_estimated, created "
-                f"FROM jobs WHERE {clause}", params).fetchall()
+        rows = self.db.query(
+            "SELECT owner, key_source, status, request_id, price, price_estimated, created "
+            f"FROM jobs WHERE {clause}", params)
         return [Charge(owner, key, status, request_id, usd, bool(estimated), created)
                 for owner, key, status, request_id, usd, estimated, created in rows]
+
+    def server_charges(self, tx: Cursor, since: float, now: float) -> list[Charge]:
+        """What the day's budgets count on the server's key, on every replica: the jobs
+        recorded since then, and the prices held for jobs admitted but not yet recorded
+        (on their leases). One statement, so one snapshot: a job recorded meanwhile is
+        counted once, as its row or as its hold."""
+        rows = tx.query(
+            "SELECT owner, status, request_id, price, price_estimated, created FROM jobs "
+            "WHERE created >= ? AND key_source = 'server' UNION ALL "
+            "SELECT hold_owner, 'preparing', NULL, hold, ?, ? FROM leases l "
+            "WHERE hold IS NOT NULL AND until >= ? "
+            "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = l.job_id)",
+            (since, False, now, now))
+        return [Charge(owner, "server", status, request_id, usd, bool(estimated), created)
+                for owner, status, request_id, usd, estimated, created in rows]
 
     # -- share links -------------------------------------------------------------
 
     def share(self, job_id: str, token: str) -> str:
         """The job's live share token: the one it has, else `token`, stored from now on."""
-        with self._lock:
-            row = self._db.execute("SELECT token FROM shares WHERE job_id = ? AND revoked IS "
-                                   "NULL", (job_id,)).fetchone()
+        with self.db.locked() as tx:  # two clicks on two replicas make one link
+            row = tx.query("SELECT token FROM shares WHERE job_id = ? AND revoked IS NULL",
+                           (job_id,))
             if row:
-                return str(row[0])
-            self._db.execute("INSERT INTO shares VALUES (?, ?, ?, NULL)",
-                             (token, job_id, time.time()))
+                return str(row[0][0])
+            tx.execute("INSERT INTO shares VALUES (?, ?, ?, NULL)", (token, job_id, time.time()))
         return token
 
     def share_of(self, job_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT token FROM shares WHERE job_id = ? AND revoked IS "
-                                   "NULL", (job_id,)).fetchone()
-        return str(row[0]) if row else None
+        rows = self.db.query("SELECT token FROM shares WHERE job_id = ? AND revoked IS NULL",
+                             (job_id,))
+        return str(rows[0][0]) if rows else None
 
     def revoke(self, job_id: str) -> bool:
-        with self._lock:
-            cursor = self._db.execute("UPDATE shares SET revoked = ? WHERE job_id = ? AND "
-                                      "revoked IS NULL", (time.time(), job_id))
-        return cursor.rowcount > 0
+        return self.db.execute("UPDATE shares SET revoked = ? WHERE job_id = ? AND "
+                               "revoked IS NULL", (time.time(), job_id)) > 0
 
     def shared(self, token: str) -> tuple[JobRecord | None, bool]:
         """The job a share token opens, and whether its owner revoked it (then no job)."""
-        with self._lock:
-            row = self._db.execute("SELECT job_id, revoked FROM shares WHERE token = ?",
-                                   (token,)).fetchone()
-        if row is None:
+        rows = self.db.query("SELECT job_id, revoked FROM shares WHERE token = ?", (token,))
+        if not rows:
             return None, False
-        if row[1] is not None:
+        if rows[0][1] is not None:
             return None, True
-        return self.get(row[0]), False
+        return self.get(rows[0][0]), False
 
     # -- browsers ----------------------------------------------------------------
 
     def bind(self, browser: str, owner: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO browsers VALUES (?, ?, ?)",
-                             (browser, owner, time.time()))
+        self.db.execute("INSERT INTO browsers VALUES (?, ?, ?) ON CONFLICT (browser) DO "
+                        "UPDATE SET owner = excluded.owner, seen = excluded.seen",
+                        (browser, owner, time.time()))
 
     def bound(self, browser: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT owner FROM browsers WHERE browser = ?",
-                                   (browser,)).fetchone()
-        return str(row[0]) if row else None
+        rows = self.db.query("SELECT owner FROM browsers WHERE browser = ?", (browser,))
+        return str(rows[0][0]) if rows else None
 
     def hand(self, paths: list[str], browser: str) -> None:
-        with self._lock:
-            self._db.executemany("INSERT OR IGNORE INTO uploads VALUES (?, ?)",
-                                 [(path, browser) for path in paths])
+        if paths:
+            self.db.executemany("INSERT INTO uploads VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                [(path, browser) for path in paths])
 
     def holders(self, path: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT browser FROM uploads WHERE path = ?",
-                                    (path,)).fetchall()
+        rows = self.db.query("SELECT browser FROM uploads WHERE path = ?", (path,))
         return {str(row[0]) for row in rows}
 
     def unfinished(self) -> list[JobRecord]:
@@ -221,9 +246,8 @@ class History:
 
     def holdings(self) -> list[Holding]:
         """Every job, oldest first, with only what deciding on its files needs."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, status, created, request_id, form, removed "
-                                    "FROM jobs ORDER BY created").fetchall()
+        rows = self.db.query("SELECT id, status, created, request_id, form, removed "
+                             "FROM jobs ORDER BY created")
         holdings = []
         for job_id, status, created, request_id, form, removed in rows:
             values = json.loads(form)
@@ -238,20 +262,12 @@ class History:
 
     def mark_removed(self, notes: dict[str, str]) -> None:
         """Says on each job's row why its files are gone (job id -> why)."""
-        with self._lock:
-            self._db.execute("BEGIN")  # one write for all: a sweep may mark thousands
-            try:
-                self._db.executemany("UPDATE jobs SET removed = ? WHERE id = ?",
-                                     [(note, job_id) for job_id, note in notes.items()])
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        if notes:  # one write for all: a sweep may mark thousands
+            self.db.executemany("UPDATE jobs SET removed = ? WHERE id = ?",
+                                [(note, job_id) for job_id, note in notes.items()])
 
     def _select(self, clause: str, params: tuple[Any, ...]) -> list[JobRecord]:
-        with self._lock:
-            cursor = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs {clause}", params)
-            rows = cursor.fetchall()
+        rows = self.db.query(f"SELECT {', '.join(_COLUMNS)} FROM jobs {clause}", params)
         return [
             JobRecord(**{c: json.loads(v) if c in _JSON else v
                          for c, v in zip(_COLUMNS, row, strict=True)})
@@ -259,5 +275,4 @@ class History:
         ]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()

@@ -9,6 +9,7 @@ tab, a reload or a second viewer changes nothing about it. Only an explicit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import time
@@ -28,9 +29,10 @@ from playground.errors import (
     PlaygroundError,
     reason,
 )
-from playground.events import Done, Event, Failed, Running, Stage
+from playground.events import Done, Event, Failed, Queued, Running, Stage
 from playground.history import MEDIA_FIELDS, UNFINISHED, History, JobRecord
 from playground.identity import Identity
+from playground.leases import Leases
 from playground.limits import Allowance
 from playground.people import Person
 from playground.requests import Request, build_request
@@ -43,6 +45,12 @@ MB = 1024 * 1024  # as Gradio counts its upload limit
 STOPPING = "The server is stopping; how this job ends will be in the history."
 STOPPED_EARLY = ("The server stopped before this job reached fal: nothing was charged. "
                  "Run it again.")
+TAKEN_OVER = "Another server follows this job now; its progress goes on here."
+WATCH_EVERY = 0.5  # seconds between looks at the row of a job another replica follows
+
+
+class LeaseLost(Exception):
+    """This replica no longer holds the job's lease: another one follows it now."""
 
 
 @dataclass
@@ -59,6 +67,8 @@ class Job:
     cancel_sent: bool = False
     stop_requested: bool = False
     followers: int = 0  # pages iterating `JobManager.follow` now
+    lost: bool = False  # another replica took it over: this one writes nothing more of it
+    logs_saved: float = 0.0  # when its log lines were last written to its row (monotonic)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -83,12 +93,14 @@ class JobManager:
                  ) -> None:
         self.history = history
         self.budgets = budgets or spend.Budgets()
-        # Jobs on the server's key past the budget check whose record is not written yet
-        # (their inputs are being prepared): spent already, so that two started at once
-        # cannot both take what is left of a budget.
-        self._unrecorded: list[spend.Charge] = []
+        # Each job in flight holds a lease (playground/leases.py): what the limits count, and
+        # what lets one replica of several follow it.
         self.allowance = allowance or Allowance(max_jobs=64, per_person=3,
-                                                waiting_per_person=0)
+                                                waiting_per_person=0,
+                                                leases=Leases(history.db))
+        self.leases = self.allowance.leases
+        self._keeper: asyncio.Task[None] | None = None
+        self._renewed = 0.0  # when the leases were last renewed (monotonic)
         self._gate = InputGate()
         self._sweeper = Sweeper(storage, self._gate) if storage else None
         self._max_mb = {"image": max_image_mb, "video": max_video_mb}
@@ -125,16 +137,18 @@ class JobManager:
         request = build_request(endpoint, values)
         if self._sweeper:
             await self._sweeper.check_room()
-        # Held from here: preparing takes a while, and others start meanwhile.
-        waits = not self.allowance.take(person)
+        # Held from here: preparing takes a while, and others start meanwhile. The place is
+        # the job's lease, taken before its row exists, so no replica takes it for an orphan.
+        job_id = uuid.uuid4().hex[:16]
+        waits = not await self._take(person, job_id)
         release = None
-        hold = None
         try:
             backend, key_source, release = self._choose_backend(session_key, logged_in)
             price = (catalog.job_price(endpoint, request.arguments) if key_source != "none"
                      else catalog.JobPrice(0.0))  # a local preview is free
             if key_source == "server":  # before preparing: a refusal costs nothing at all
-                hold = self._within_budget(price.usd, owner)
+                # In a thread: with replicas it may wait on another's lock, never the loop.
+                await asyncio.to_thread(self._within_budget, job_id, price.usd, owner)
             async with self._gate.preparing():  # a sweep removes no input meanwhile
                 arguments = await self._prepare_inputs(request)
                 inputs = {k: arguments[k] for k in request.media_fields()}
@@ -142,7 +156,7 @@ class JobManager:
                 # Remix puts back what ran (an API caller leaves most fields out).
                 given = {k: v for k, v in values.items() if v is not None}
                 form = {**request.arguments, **given, **inputs, "seed": request.seed}
-                record = JobRecord(id=uuid.uuid4().hex[:16], mode=mode, version=version,
+                record = JobRecord(id=job_id, mode=mode, version=version,
                                    endpoint=endpoint.id, backend=backend.name,
                                    key_source=key_source, form=form, arguments=arguments,
                                    seed=request.seed, owner=owner.owner if owner else None,
@@ -152,12 +166,10 @@ class JobManager:
                 if waits:
                     record.status = "waiting"
                 self.history.save(record)
-                self._unhold(hold)
                 self._gate.record(p for v in inputs.values()
                                   for p in (v if isinstance(v, list) else [v]))
         except BaseException:
-            self._unhold(hold)
-            self.allowance.give_back(person, waiting=waits)
+            self.allowance.give_back(job_id)
             if release:
                 release()
             raise
@@ -165,11 +177,26 @@ class JobManager:
         self._launch(job, self._run(job))  # what take() held goes with the task
         return job
 
+    async def _take(self, person: Person, job_id: str) -> bool:
+        """Allowance.take in a thread (with replicas it may wait on another's lock, and the
+        event loop must not). A caller gone meanwhile gives back what was taken."""
+        taking = asyncio.ensure_future(asyncio.to_thread(self.allowance.take, person, job_id))
+        try:
+            return await asyncio.shield(taking)
+        except asyncio.CancelledError:
+            def undo(task: asyncio.Future[bool]) -> None:
+                if not task.cancelled() and task.exception() is None:
+                    self.allowance.give_back(job_id)
+
+            taking.add_done_callback(undo)
+            raise
+
     def _end(self, job: Job) -> None:
         if not job.finished and not self._closing:  # a Stop came before its first step
             self._finish(job, "cancelled", Failed(
                 "Stopped before it was sent to fal: nothing was charged.", cancelled=True))
-        self.allowance.give_back(job.person, waiting=job.waiting)
+        if not job.lost:
+            self.allowance.give_back(job.record.id)
         job.release()
         self._forget(job)
         if self._sweeper:
@@ -177,29 +204,25 @@ class JobManager:
 
     def _forget(self, job: Job) -> None:
         """A finished job leaves memory once no page follows it: the history keeps it."""
-        if job.finished and not job.followers and self._jobs.get(job.record.id) is job:
+        if ((job.finished or job.lost) and not job.followers
+                and self._jobs.get(job.record.id) is job):
             del self._jobs[job.record.id]
 
-    def _within_budget(self, usd: float, owner: Identity | None) -> spend.Charge | None:
+    def _within_budget(self, job_id: str, usd: float, owner: Identity | None) -> None:
         """Refuses a job on the server's key that would pass a day's budget, else holds its
-        price as spent until its record is written. One synchronous step: no other job is
-        checked between this one's check and its hold."""
+        price on its lease as spent until its record is written. One locked transaction:
+        no other job, on any replica, is checked between this one's check and its hold."""
         if not self.budgets.any:
-            return None
+            return
         now = time.time()
         since = spend.day_start(now)
-        today = [*self.history.charges(since, key_source="server"), *self._unrecorded]
-        mine = [c for c in today if owner and c.owner == owner.owner]
-        self.budgets.check(usd, person_today=spend.spent(mine, since) if owner else None,
-                           server_today=spend.spent(today, since))
-        hold = spend.Charge(owner.owner if owner else None, "server", "preparing", None, usd,
-                            False, now)
-        self._unrecorded.append(hold)
-        return hold
-
-    def _unhold(self, hold: spend.Charge | None) -> None:
-        if hold is not None and hold in self._unrecorded:
-            self._unrecorded.remove(hold)
+        with self.history.db.locked() as tx:
+            today = self.history.server_charges(tx, since, now)
+            mine = [c for c in today if owner and c.owner == owner.owner]
+            self.budgets.check(usd, person_today=spend.spent(mine, since) if owner else None,
+                               server_today=spend.spent(today, since))
+            tx.execute("UPDATE leases SET hold = ?, hold_owner = ? WHERE job_id = ?",
+                       (usd, owner.owner if owner else None, job_id))
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -249,7 +272,9 @@ class JobManager:
     def _keep(self, path: Path) -> Path:
         """A copy of an input video in our store: Gradio's upload cache is not forever."""
         dest = self._inputs / f"{uuid.uuid4().hex[:12]}{path.suffix.lower() or '.mp4'}"
-        shutil.copyfile(path, dest)
+        part = dest.with_name(f".{dest.name}.part")  # the store may be shared: whole or none
+        shutil.copyfile(path, part)
+        part.replace(dest)
         return dest
 
     def _launch(self, job: Job, work: Any) -> None:
@@ -261,9 +286,20 @@ class JobManager:
     # -- running ---------------------------------------------------------------
 
     def _update(self, job: Job, **changes: Any) -> None:
+        """Writes the job's row, while this replica holds its lease; else LeaseLost."""
         for name, value in changes.items():
             setattr(job.record, name, value)
-        self.history.save(job.record)
+        if job.lost or not self.history.save(job.record, holder=self.leases.holder):
+            self._lose(job)
+            raise LeaseLost(job.record.id)
+
+    def _lose(self, job: Job) -> None:
+        """Another replica took the job over: this one lets go without another word to
+        fal or the history, and its pages go on following it from the history."""
+        if not job.lost:
+            job.lost = True
+            log.warning("job %s is followed by another server now", job.record.id)
+            job.publish(Stage(TAKEN_OVER))
 
     async def _run(self, job: Job) -> None:
         t0 = time.monotonic()
@@ -271,7 +307,7 @@ class JobManager:
             if job.waiting:
                 job.publish(Stage(f"Waiting: you have {self.allowance.per_person} jobs "
                                   "running, the most at once; this one starts when one ends"))
-                await self.allowance.turn(job.person)
+                await self.allowance.turn(job.person, job.record.id)
                 job.waiting = False
                 self._update(job, status="preparing")
             await self._upload(job)
@@ -281,6 +317,8 @@ class JobManager:
             self._update(job, status="submitting")
             endpoint = catalog.by_id(job.record.endpoint)
             job.submission = await job.backend.submit(endpoint, job.arguments)
+        except LeaseLost:
+            return
         except asyncio.CancelledError:
             if job.record.status == "submitting":  # only a server shutdown cancels a submit
                 self._finish(job, "unknown", Failed(
@@ -308,8 +346,12 @@ class JobManager:
                                          retryable=True))
             return
         sub = job.submission
-        self._update(job, status="queued", request_id=sub.request_id, status_url=sub.status_url,
-                     response_url=sub.response_url, cancel_url=sub.cancel_url)
+        try:
+            self._update(job, status="queued", request_id=sub.request_id,
+                         status_url=sub.status_url, response_url=sub.response_url,
+                         cancel_url=sub.cancel_url)
+        except LeaseLost:
+            return
         job.record.timings["prepare"] = round(time.monotonic() - t0, 3)
         if job.stop_requested:
             await self._cancel_at_fal(job)
@@ -344,6 +386,8 @@ class JobManager:
                     elif not event.lines:
                         continue
                     job.record.logs.extend(event.lines)
+                    if event.lines:
+                        self._save_logs(job)
                 job.publish(event)
             t_done = time.monotonic()
             job.record.timings["run"] = round(t_done - (t_run or t_sub), 3)
@@ -360,6 +404,8 @@ class JobManager:
                 saving.cancel()
             job.record.timings["download"] = round(time.monotonic() - t_done, 3)
             width, height, seconds = await asyncio.to_thread(media.describe_video, dest)
+        except LeaseLost:
+            return
         except FalError as exc:
             if job.cancel_sent:
                 self._finish(job, "cancelled", Failed(
@@ -380,13 +426,34 @@ class JobManager:
         self._finish(job, "done", done, video=rel,
                      video_url=url if url.startswith("https://") else None)
 
+    def _save_logs(self, job: Job) -> None:
+        """Writes the job's new log lines for pages on other replicas, which read its row
+        every WATCH_EVERY seconds: at most that often, the last of a burst a moment later."""
+        now = time.monotonic()
+        if now >= job.logs_saved + WATCH_EVERY:
+            job.logs_saved = now
+            self._update(job)
+        elif job.logs_saved <= now:  # none pending: one goes out when the interval is up
+            job.logs_saved += WATCH_EVERY  # marks it pending, and when it will be written
+
+            def flush() -> None:
+                with contextlib.suppress(LeaseLost):
+                    if not job.finished:
+                        self._update(job)
+
+            asyncio.get_running_loop().call_at(
+                asyncio.get_running_loop().time() + job.logs_saved - now, flush)
+
     def _fail(self, job: Job, exc: PlaygroundError) -> None:
         status = "unknown" if isinstance(exc, FalError) and exc.maybe_queued else "failed"
         self._finish(job, status, Failed(str(exc), retryable=exc.retryable, fields=exc.fields))
 
     def _finish(self, job: Job, status: str, event: Done | Failed, **changes: Any) -> None:
         error = event.message if isinstance(event, Failed) else None
-        self._update(job, status=status, error=error, **changes)
+        try:
+            self._update(job, status=status, error=error, **changes)
+        except LeaseLost:
+            return  # the replica that has it now says how it ends
         job.publish(event)
 
     # -- following and stopping -----------------------------------------------
@@ -400,15 +467,16 @@ class JobManager:
         """Every event of the job so far, then the new ones, until it ends.
 
         A job that has already left memory (finished, and nobody followed it to the end)
-        gets one event, its outcome, rebuilt from its history record. KeyError when no job
-        has that id.
+        gets one event, its outcome, rebuilt from its history record; one that another
+        replica follows is followed through its row. KeyError when no job has that id.
         """
         job = self._jobs.get(job_id)
         if job is None:
             record = self.history.get(job_id)
             if record is None:
                 raise KeyError(job_id)
-            yield await self._outcome(record)
+            async for event in self._watch(record):
+                yield event
             return
         job.followers += 1
         try:
@@ -418,18 +486,49 @@ class JobManager:
                 while seen < len(job.events):
                     yield job.events[seen]
                     seen += 1
-                if job.finished or self._closing:
-                    return
+                if job.finished or job.lost or self._closing:
+                    break
                 await waiter.wait()
         finally:
             job.followers -= 1
             self._forget(job)
+        if job.lost and not self._closing:
+            lines = len(job.record.logs)
+            record = self.history.get(job_id) or job.record
+            async for event in self._watch(record, lines=lines):
+                yield event
+
+    async def _watch(self, record: JobRecord, *, lines: int = 0) -> AsyncIterator[Event]:
+        """A job followed from its row: by another replica, or already ended. Its status
+        and new log lines as they are written, then its outcome. `lines`: already shown."""
+        if record.status not in UNFINISHED:  # ended already: its outcome says it all
+            yield await self._outcome(record)
+            return
+        said = None
+        while record.status in UNFINISHED and not self._closing:
+            job = self._jobs.get(record.id)
+            if job is not None and not job.lost:  # this replica adopted it meanwhile
+                async for event in self.follow(record.id):
+                    if isinstance(event, Running) and lines:
+                        event, lines = Running(event.lines[lines:]), max(
+                            lines - len(event.lines), 0)
+                    yield event
+                return
+            if record.status != said:
+                said = record.status
+                yield _as_event(record)
+            if len(record.logs) > lines:
+                yield Running(tuple(record.logs[lines:]))
+                lines = len(record.logs)
+            await asyncio.sleep(WATCH_EVERY)
+            record = self.history.get(record.id) or record
+        if len(record.logs) > lines:
+            yield Running(tuple(record.logs[lines:]))
+        if record.status not in UNFINISHED:
+            yield await self._outcome(record)
 
     async def _outcome(self, record: JobRecord) -> Event:
         """A job's last event, as its history record tells it."""
-        if record.status in UNFINISHED:  # only a job that another process runs
-            return Stage(f"Not running on this server ({record.status}); the history will "
-                         "say how it ends.")
         video = self._data_dir / record.video if record.video else None
         if record.status == "done" and video and video.is_file():
             width, height, seconds = await asyncio.to_thread(media.describe_video, video)
@@ -440,7 +539,13 @@ class JobManager:
 
     async def stop(self, job_id: str) -> str:
         job = self._jobs.get(job_id)
-        if job is None or job.finished:
+        if job is None or job.lost:
+            record = self.history.get(job_id)
+            if record and record.status in UNFINISHED and self.leases.ask_stop(job_id):
+                return ("Stopping: the server following this job stops it; this page shows "
+                        "how it ends.")
+            return "Nothing to stop."
+        if job.finished:
             return "Nothing to stop."
         if job.submission is None:
             job.stop_requested = True
@@ -475,45 +580,110 @@ class JobManager:
         """The server is stopping (call on the event loop): nothing new is sent to fal from
         now on, and the pages following a job hear so and are let go, so that their streams
         end before the server does. The jobs are cancelled with the event loop: those fal has
-        accepted stay unfinished in the history, for the next start to follow."""
+        accepted stay unfinished in the history, for the next start (or another replica,
+        which may take them at once) to follow."""
         self._closing = True
+        if self._keeper:
+            self._keeper.cancel()
         for job in self._jobs.values():
             if not job.finished:
                 job.publish(Stage(STOPPING))
+        if self.history.db.shared:
+            self.leases.release_all()
 
     def resumable(self) -> list[JobRecord]:
         """The unfinished jobs the next start will follow."""
         return [r for r in self.history.unfinished() if resumable(r)]
 
     def resume(self) -> int:
-        """Follows every job a previous run left unfinished. Returns how many resumed."""
-        resumed = 0
-        server = self._server_backend()
-        for record in self.history.unfinished():
-            if record.request_id is None and record.status == "submitting":
-                record.status, record.error = "unknown", (
-                    f"The server stopped while sending this job to fal. {MAYBE_QUEUED}")
-            elif record.request_id is None:
-                record.status, record.error = "failed", STOPPED_EARLY
-            elif resumable(record) and server:
-                job = Job(record, server, record.arguments)
-                job.submission = Submission(record.request_id, record.status_url or "",
-                                            record.response_url or "", record.cancel_url or "")
-                job.publish(Stage("Resumed after a restart"))
-                self.allowance.adopt()  # never refused: fal is running it for us already
-                self._launch(job, self._follow(job))
-                resumed += 1
-                continue
-            elif record.backend == "local":
-                record.status, record.error = "failed", (
-                    "A restart interrupted this local preview; run it again (previews are free).")
-            else:
-                record.status, record.error = "failed", (
-                    f"The server restarted while this job ran at fal (request id "
-                    f"{record.request_id}) on a key pasted in a page, which is never stored, so "
-                    "its result could not be fetched here.")
-            self.history.save(record)
+        """Follows every job a previous run left unfinished, and from now on (with a running
+        loop) renews this replica's leases and adopts the jobs of replicas that died.
+        Returns how many resumed now."""
+        if not self.history.db.shared:  # one server: what its previous process held is free
+            self.leases.expire_all()
+        resumed = self.adopt_orphans()
+        if self._keeper is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the core alone
+                self._keeper = asyncio.get_running_loop().create_task(
+                    self._keep_leases(), name="leases")
         return resumed
+
+    def adopt_orphans(self) -> int:
+        """Claims the unfinished jobs nobody holds, and follows each by its request id."""
+        resumed = 0
+        for job_id in self.leases.orphans():
+            if job_id in self._jobs or not self.leases.claim(job_id):
+                continue
+            record = self.history.get(job_id)
+            if record is None or record.status not in UNFINISHED:  # it ended meanwhile
+                self.leases.release(job_id)
+                continue
+            if self._adopt(record):
+                resumed += 1
+        if resumed:
+            log.info("following %d unfinished job%s again", resumed, "s" * (resumed > 1))
+        return resumed
+
+    def _adopt(self, record: JobRecord) -> bool:
+        server = self._server_backend()
+        if record.request_id is None and record.status == "submitting":
+            record.status, record.error = "unknown", (
+                f"The server stopped while sending this job to fal. {MAYBE_QUEUED}")
+        elif record.request_id is None:
+            record.status, record.error = "failed", STOPPED_EARLY
+        elif resumable(record) and server:
+            job = Job(record, server, record.arguments)
+            job.submission = Submission(record.request_id, record.status_url or "",
+                                        record.response_url or "", record.cancel_url or "")
+            job.publish(Stage("Resumed after a restart"))
+            self._launch(job, self._follow(job))
+            return True
+        elif record.backend == "local":
+            record.status, record.error = "failed", (
+                "A restart interrupted this local preview; run it again (previews are free).")
+        else:
+            record.status, record.error = "failed", (
+                f"The server restarted while this job ran at fal (request id "
+                f"{record.request_id}) on a key pasted in a page, which is never stored, so "
+                "its result could not be fetched here.")
+        self.history.save(record, holder=self.leases.holder)
+        self.leases.release(record.id)
+        return False
+
+    async def _keep_leases(self) -> None:
+        """Renews this replica's leases, lets go of jobs another replica took over, stops
+        the jobs a page on another replica asked to stop, and adopts orphans."""
+        while not self._closing:
+            await asyncio.sleep(min(self.leases.every, 1.0))
+            try:
+                now = time.monotonic()
+                if now >= self._renewed + self.leases.every:
+                    self._renewed = now
+                    held = await asyncio.to_thread(self.leases.renew)
+                    for job in list(self._jobs.values()):
+                        if not job.finished and not job.lost and job.record.id not in held:
+                            self._lose(job)
+                            if job.task is not None:
+                                job.task.cancel()
+                    self.adopt_orphans()
+                for job_id in await asyncio.to_thread(self.leases.stops):
+                    if job_id not in self._jobs:
+                        continue
+                    said = await self.stop(job_id)
+                    log.info("job %s stopped for a page on another server: %s", job_id, said)
+            except Exception:  # the database may be away a moment: try again next round
+                log.exception("keeping the job leases failed")
+
+
+def _as_event(record: JobRecord) -> Event:
+    """What a page following a job from its row sees of its status."""
+    if record.status == "queued" and record.request_id:
+        return Queued(record.request_id, None)
+    if record.status == "running":
+        return Running(())
+    return Stage({"waiting": "Waiting for your turn", "preparing": "Preparing",
+                  "submitting": "Sending to fal", "downloading": "Saving the video",
+                  }.get(record.status, record.status))
 
 
 def resumable(record: JobRecord) -> bool:

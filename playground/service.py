@@ -7,11 +7,13 @@ from pathlib import Path
 
 from playground.backends import Backend
 from playground.backends.local import LocalBackend
+from playground.database import connect
 from playground.falusage import FalUsage
 from playground.history import History
 from playground.identity import digest
 from playground.jobs import JobManager
 from playground.keyring import PastedKeys
+from playground.leases import Leases
 from playground.limits import Allowance
 from playground.livecatalog import LiveCatalog
 from playground.settings import Settings
@@ -35,7 +37,7 @@ class Playground:
         # Not started here: the page's builder starts it (ui/app.py), before the tabs.
         self.catalog = LiveCatalog(settings)
         self.fal_usage = FalUsage(settings)  # fal's own figures, with an admin key
-        self.history = History(settings.data_dir / "history.sqlite3")
+        self.history = History(connect(settings.database_url, settings.data_dir))
         self.local = LocalBackend(settings.data_dir / "previews")
         self.storage = Storage(self.history, settings.data_dir, keep_days=settings.keep_days,
                                max_bytes=None if settings.max_data_gb is None
@@ -47,7 +49,9 @@ class Playground:
                                allowance=Allowance(
                                    max_jobs=settings.max_jobs,
                                    per_person=settings.max_jobs_per_person,
-                                   waiting_per_person=settings.max_queued_per_person),
+                                   waiting_per_person=settings.max_queued_per_person,
+                                   leases=Leases(self.history.db,
+                                                 seconds=settings.lease_seconds)),
                                max_image_mb=settings.max_image_mb,
                                max_video_mb=settings.max_video_mb,
                                storage=self.storage,
@@ -59,7 +63,8 @@ class Playground:
         """Notes that this browser (its cookie) now acts as `owner`: its file requests are
         judged as that owner's. Written only when it changes."""
         key = digest(browser)
-        if self._bound.get(key) != owner:
+        # With replicas, another one may have noted a change since: the cache would hide it.
+        if self._bound.get(key) != owner or self.history.db.shared:
             if len(self._bound) > 100_000:  # a cache, not a record: the history has them
                 self._bound.clear()
             self.history.bind(key, owner)

@@ -83,6 +83,10 @@ class Settings:
     budget_server_day: float | None = None
     # Logged-in people see each other's jobs (a team's own server); off, everyone sees theirs.
     team_history: bool = False
+    # PostgreSQL shared by several replicas (postgresql://...); None: SQLite in data_dir.
+    # repr=False: the URL may hold the database's password.
+    database_url: str | None = field(default=None, repr=False)
+    lease_seconds: float = 30.0  # a dead replica's jobs are followed again after this
     # Hugging Face login: a Space with `hf_oauth: true` gets these from Hugging Face.
     hf_login: bool = False
     # fal's Platform API: schemas, new endpoints and prices every so many hours (0: never,
@@ -127,6 +131,8 @@ class Settings:
             budget_per_person_day=_usd(env, "PIKA_BUDGET_PER_PERSON_DAY"),
             budget_server_day=_usd(env, "PIKA_BUDGET_SERVER_DAY"),
             team_history=_flag(env.get("PIKA_TEAM_HISTORY", "")),
+            database_url=env.get("PIKA_DATABASE_URL", "").strip() or None,
+            lease_seconds=float(env.get("PIKA_LEASE_SECONDS") or "30"),
             hf_login=_on_spaces(env) and bool(env.get("OAUTH_CLIENT_ID")),
             catalog_refresh_hours=float(env.get("PIKA_CATALOG_REFRESH_HOURS") or "24"),
             fal_api_url=env.get("PIKA_FAL_API_URL") or "https://api.fal.ai/v1",
@@ -145,6 +151,10 @@ class Settings:
         else:
             mode = "fal with the server's key"
         where = f"data in {self.data_dir.resolve()}"
+        if self.database_url:
+            from playground.database import redacted
+
+            where += f", history in PostgreSQL at {redacted(self.database_url)}"
         if self.data_lost_on_restart:
             where += " (not the Space's persistent storage: lost when the Space restarts)"
         return f"Mode: {mode}; {where}"

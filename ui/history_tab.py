@@ -269,8 +269,7 @@ class HistoryTab:
         token = self.app.history.share_of(record.id) if record.owner == identity.owner else None
         link = "" if token is None else "(a share link is live: Copy share link shows it)"
         yield record.id, self._video(record), describe(record), link
-        job = self.app.jobs.get(record.id)
-        if job is None or job.finished:
+        if record.status not in UNFINISHED:  # running on any replica: followed live
             return
         view = View()
         async for batch in batched(self.app.jobs.follow(record.id)):

@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -318,7 +319,9 @@ class FalBackend:
             raise FalError(f"[{endpoint}] fal's result has no video: {str(data)[:200]}") from None
 
     async def fetch(self, url: str, dest: Path) -> None:
-        part = dest.with_suffix(".part")
+        # A name no other download has, even on another replica sharing the directory, and
+        # one rename into place: nobody ever serves a half-written video.
+        part = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part")
 
         async def download() -> None:
             async with self._cdn.stream("GET", url) as response:
@@ -339,6 +342,8 @@ class FalBackend:
             raise FalError(f"Could not download the finished video (HTTP {status}). It stays "
                            "at fal for a while; retry from the history.", retryable=True,
                            status=exc.status) from None
+        finally:
+            part.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         # fal-client keeps one pooled client of its own, made on first use and never closed.
