@@ -77,7 +77,7 @@ def test_every_mode_is_one_tap_away_and_generate_is_in_view(  # type: ignore[no-
             page.locator(f"#{mode}-run").wait_for(state="visible")
             page.evaluate("window.scrollTo(0, 0)")
             # Generate and its price are in reach on every tab, however long the form.
-            for part in (f"#{mode}-run", f"#{mode}-price"):
+            for part in (f"#{mode}-run", f"#{mode}-stop", f"#{mode}-price"):
                 assert in_view(page, part), f"{part} is not in view on landing ({viewport})"
             if viewport == "desktop":  # side by side: the status too
                 assert in_view(page, f"#{mode}-status"), f"{mode}'s status is out of view"

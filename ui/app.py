@@ -35,6 +35,7 @@ CSS = """
 .run-bar { position: sticky; bottom: 0; z-index: 100; padding-block: var(--spacing-md);
            background: var(--background-fill-primary, white); }
 .run-bar .row { flex-wrap: nowrap; }
+.run-bar .row > button { min-width: 0 !important; }
 .whoami-row { flex-wrap: wrap; align-items: center; }
 #whoami { flex: 1 1 320px; }
 /* The History: a table on a laptop, cards on a phone (ui/history_tab.py). */
