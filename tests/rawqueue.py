@@ -84,7 +84,10 @@ class RawPage:
     def hang_up_once_started(self, api_name: str, **values: Any) -> str | None:
         """Joins, reads until the job has started, hangs up. Returns the refusal, if any."""
         for message in self.messages(self.join(api_name, **values)):
-            if message["msg"] == "process_generating":  # the job exists: its first event
+            # The job exists once its first event comes. A refusal also sends one update
+            # first (its reason, for the page's status line), then its error.
+            if message["msg"] == "process_generating" and "has-problem" not in json.dumps(
+                    message):
                 return None  # leaving the loop closes the connection
             if message["msg"] == "process_completed":
                 return (message.get("output") or {}).get("error") or json.dumps(message)

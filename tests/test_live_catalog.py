@@ -93,7 +93,7 @@ def test_unchanged_fal_leaves_every_form_as_built_in(fal_env: FakeFal, tmp_path:
     assert len(by_id) == 3 and all(len(q["endpoint_id"]) <= 50 for q in by_id)
     assert all(q["expand"] == ["openapi-3.0"] for q in by_id)
     assert [parse_qs(r.query).get("q") for r in listing if "q=" in r.query][0] == ["pika"]
-    assert all(r.key == "fake-key-id:fake-key-secret" for r in fal_env.find())
+    assert all(r.key == "fake-key-id:fake-key-secret" for r in fal_env.find("platform"))
     assert json.loads((tmp_path / "fal-catalog.json").read_text())["checked"].startswith(TODAY)
 
 
@@ -226,7 +226,7 @@ def test_with_a_cache_start_up_does_not_wait(fal_env: FakeFal, tmp_path: Path) -
 def test_no_key_or_no_refresh_asks_fal_nothing(fal_env: FakeFal, tmp_path: Path) -> None:
     LiveCatalog(Settings(data_dir=tmp_path)).start()
     LiveCatalog(settings(tmp_path, catalog_refresh_hours=0)).start()
-    assert fal_env.count() == 0
+    assert fal_env.count("platform") == fal_env.count() == 0
     assert all(catalog.origin(e) == "built in" for e in catalog.current())
 
 

@@ -34,6 +34,7 @@ HOSTS = ["queue.fal.run", "queue.falrun.com", "fal.run", "falrun.com", "rest.fal
          "v3.fal.media", "fal.media", "v3b.fal.media", "api.fal.ai"]
 PLATFORM_STAGES = {"/v1/models": "models", "/v1/models/pricing": "pricing",
                    "/v1/models/pricing/estimate": "estimate", "/v1/models/usage": "usage"}
+_PLATFORM = {*PLATFORM_STAGES.values(), "platform"}
 CDN = "https://v3.fal.media"
 DEFAULT_LOGS = ("Loading model", "Generating frames", "Encoding video")
 RECORD = web.RequestKey("record", object)
@@ -146,7 +147,11 @@ class FakeFal:
     """Start with `start()`; `env` is what a client process needs to reach it."""
 
     def __init__(self) -> None:
+        # What jobs cost: the queue, the CDN. The Platform API's answers (a catalog refresh,
+        # which any app start may make in the background) are kept apart, so "not one
+        # request reached fal" stays about jobs; `find(<platform stage>)` reads them.
         self.records: list[Record] = []
+        self.platform_records: list[Record] = []
         self.jobs: dict[str, Job] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # CDN path -> (bytes, content type)
         self.keys = {FAKE_KEY}
@@ -180,6 +185,7 @@ class FakeFal:
         with self._lock:
             self._default, self._scripts, self._faults = Script(), {}, {}
             self.records.clear()
+            self.platform_records.clear()
             self.jobs.clear()
             self.keys = {FAKE_KEY}
             self.platform = PlatformState()
@@ -191,8 +197,12 @@ class FakeFal:
         return len(self.find(stage, **match))
 
     def find(self, stage: str | None = None, **match: Any) -> list[Record]:
+        """Job traffic; a Platform API stage's own records when `stage` names one, and all
+        of the Platform API's for `stage="platform"`."""
         with self._lock:
-            records = list(self.records)
+            records = list(self.platform_records if stage in _PLATFORM else self.records)
+        if stage == "platform":
+            stage = None
         return [r for r in records if (stage is None or r.stage == stage)
                 and all(getattr(r, k) == v for k, v in match.items())]
 
@@ -211,7 +221,7 @@ class FakeFal:
         record = Record(stage, request.method, request.host.split(":")[0], request.path,
                         request.query_string, key, body)
         with self._lock:
-            self.records.append(record)
+            (self.platform_records if stage in _PLATFORM else self.records).append(record)
         return record
 
     @web.middleware
