@@ -36,5 +36,7 @@ def fal_env(fakefal: FakeFal, monkeypatch: pytest.MonkeyPatch) -> FakeFal:
 @pytest.fixture(scope="module")
 def app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[RunningApp]:
+    # Started against fal as it is by default: it reads fal's schemas as it starts.
+    fakefal_server.reset()
     with running_app(fakefal_server.env, tmp_path_factory.mktemp("app")) as running:
         yield running

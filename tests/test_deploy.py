@@ -132,7 +132,7 @@ def test_make_run_installs_what_running_needs_and_make_test_adds_the_rest(
     assert "pip install -q -e .\n" in run
     assert "[test]" not in run
     test = make_would_run("test", tmp_path / "venv")
-    assert "pip install -q -e .\n" in test and "pip install -q -e '.[test]'" in test
+    assert "pip install -q -e .\n" in test and "pip install -q -e '.[test,postgres]'" in test
 
 
 def imported_modules(paths: list[Path]) -> set[str]:

@@ -31,6 +31,7 @@ def live_app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
     script_changes(fakefal_server)
     with running_app(fakefal_server.env, tmp_path_factory.mktemp("live")) as app:
         yield app
+    fakefal_server.reset()  # the next module's apps start against fal as it was
 
 
 @pytest.fixture

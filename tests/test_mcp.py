@@ -31,6 +31,7 @@ BUDGET = 0.30  # a person's day on the server's key: one $0.20 job, not two
 def mcp_app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[RunningApp]:
     env = {**fakefal_server.env, "PIKA_BUDGET_PER_PERSON_DAY": str(BUDGET)}
+    fakefal_server.reset()  # fal as it is by default: the app reads its schemas at start
     with running_app(env, tmp_path_factory.mktemp("mcp"), extra_args=("--mcp",)) as app:
         yield app
 
