@@ -49,7 +49,7 @@ def lighter_pages() -> None:
     filters["toorjson"] = toorjson
 
 
-class _LazySessionState(state_holder.SessionState):
+class _NoDeepLinkState(state_holder.SessionState):
     """Gradio's session state without the per-block config copies kept for deep links,
     which this app does not offer (no gr.DeepLinkButton): Gradio built them all for a new
     session, then one for each input and output of every event."""
@@ -75,7 +75,7 @@ class _NoBlocks:
 
 def lazy_sessions() -> None:
     """Sessions keep no per-block config copies. Idempotent."""
-    state_holder.SessionState = _LazySessionState  # type: ignore[misc]
+    state_holder.SessionState = _NoDeepLinkState  # type: ignore[misc]
 
 
 def no_matplotlib_search() -> None:
