@@ -309,10 +309,11 @@ class ModeTab:
             seconds = values[len(self._price_names):-1]
             args["transitions"] = [{"duration": int(s or 0)} for s in seconds[: count - 1]]
         price = catalog.job_price(endpoint, args)
-        text = catalog.estimate_price(endpoint, args)
         if price.estimated:  # short: the line sits by Generate (the README says the rule)
             text = (f"about ${price.usd:.2f}, estimated ([not published by fal]"
                     f"(https://fal.ai/models/{endpoint.id}))")
+        else:
+            text = catalog.estimate_price(endpoint, args)
         if not self.app.settings.server_key:  # what runs here, until a key is pasted
             return f"Price: **free local preview** · on fal {text}"
         return f"Price: {text}"
