@@ -34,7 +34,8 @@ MAYBE_QUEUED = ("It may have been queued at fal (request id unknown): check your
 
 class FalError(PlaygroundError, RuntimeError):
     """A failure at fal. `fields` are fal's 422 messages; `maybe_queued` says fal may have
-    the job although we never learnt its request id."""
+    the job although we never learnt its request id; `cancelled`, that fal ended it as
+    cancelled while queued (nothing charged)."""
 
     def __init__(
         self,
@@ -44,10 +45,12 @@ class FalError(PlaygroundError, RuntimeError):
         retryable: bool = False,
         fields: dict[str, str] | None = None,
         maybe_queued: bool = False,
+        cancelled: bool = False,
     ) -> None:
         super().__init__(message, retryable=retryable, fields=fields)
         self.status = status
         self.maybe_queued = maybe_queued
+        self.cancelled = cancelled
 
 
 class LimitReached(PlaygroundError, RuntimeError):

@@ -214,15 +214,35 @@ class JobManager:
         no other job, on any replica, is checked between this one's check and its hold."""
         if not self.budgets.any:
             return
-        now = time.time()
-        since = spend.day_start(now)
         with self.history.db.locked() as tx:
-            today = self.history.server_charges(tx, since, now)
-            mine = [c for c in today if owner and c.owner == owner.owner]
-            self.budgets.check(usd, person_today=spend.spent(mine, since) if owner else None,
-                               server_today=spend.spent(today, since))
+            self._check_budget(tx, usd, owner)
             tx.execute("UPDATE leases SET hold = ?, hold_owner = ? WHERE job_id = ?",
                        (usd, owner.owner if owner else None, job_id))
+
+    def _check_budget(self, tx: Any, usd: float, owner: Identity | None,
+                      what: str = "This job") -> None:
+        now = time.time()
+        since = spend.day_start(now)
+        today = self.history.server_charges(tx, since, now)
+        mine = [c for c in today if owner and c.owner == owner.owner]
+        self.budgets.check(usd, person_today=spend.spent(mine, since) if owner else None,
+                           server_today=spend.spent(today, since), what=what)
+
+    async def affordable(self, usd: float, owner: Identity | None, *, session_key: str | None,
+                         logged_in: bool, what: str) -> None:
+        """Refuses (OverBudget) jobs of `usd` together that the day's budgets cannot take,
+        for jobs that would run on the server's key; holds nothing: each job still holds
+        its own price as it starts."""
+        _, key_source, release = self._choose_backend(session_key, logged_in)
+        release()
+        if key_source != "server" or not self.budgets.any:
+            return
+
+        def check() -> None:
+            with self.history.db.locked() as tx:
+                self._check_budget(tx, usd, owner, what)
+
+        await asyncio.to_thread(check)
 
     async def _prepare_inputs(self, request: Request) -> dict[str, Any]:
         """Images oriented, scaled and re-encoded, videos checked: all at once, in threads."""
@@ -407,7 +427,7 @@ class JobManager:
         except LeaseLost:
             return
         except FalError as exc:
-            if job.cancel_sent:
+            if job.cancel_sent or exc.cancelled:
                 self._finish(job, "cancelled", Failed(
                     "Cancelled at fal before it started: nothing was charged.", cancelled=True))
             else:

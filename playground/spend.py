@@ -107,7 +107,8 @@ class Budgets:
     def any(self) -> bool:
         return self.per_person_day is not None or self.server_day is not None
 
-    def check(self, usd: float, *, person_today: float | None, server_today: float) -> None:
+    def check(self, usd: float, *, person_today: float | None, server_today: float,
+              what: str = "This job") -> None:
         """Refuses a job of `usd` that would take the day past a budget, with the numbers.
         `person_today` is None when nobody in particular asks (the core alone)."""
         # Float noise (0.1 + 0.2 > 0.3) must not refuse a job that exactly fits.
@@ -115,12 +116,12 @@ class Budgets:
                 and person_today + usd > self.per_person_day + 1e-9):
             left = max(self.per_person_day - person_today, 0.0)
             raise OverBudget(
-                f"This job is about ${usd:.2f}; you have ${left:.2f} left today on the "
+                f"{what} is about ${usd:.2f}; you have ${left:.2f} left today on the "
                 f"server's key (budget ${self.per_person_day:.2f} a day per person). Paste "
                 "your own fal key to go on, or come back after 00:00 UTC.")
         if self.server_day is not None and server_today + usd > self.server_day + 1e-9:
             left = max(self.server_day - server_today, 0.0)
             raise OverBudget(
-                f"This job is about ${usd:.2f}; the server's key has ${left:.2f} left today "
+                f"{what} is about ${usd:.2f}; the server's key has ${left:.2f} left today "
                 f"for everyone (budget ${self.server_day:.2f} a day). Paste your own fal key "
                 "to go on, or come back after 00:00 UTC.")

@@ -4,6 +4,7 @@ a playground on it with the server's key, shared by a module's tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,12 @@ def app(fakefal_server: FakeFal, tmp_path_factory: pytest.TempPathFactory
     fakefal_server.reset()
     with running_app(fakefal_server.env, tmp_path_factory.mktemp("app")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per module: its pages are cheap, its start is not."""
+    from tests.chromium import launched  # Playwright only where a browser is wanted
+
+    with launched() as browser:
+        yield browser

@@ -11,6 +11,7 @@ from playground import catalog
 from playground.service import Playground
 from playground.settings import Settings
 from ui.api import handler_defaults_win
+from ui.compare import CompareTab
 from ui.history_tab import HistoryTab, cards_html
 from ui.identity import IdentityBar
 from ui.keys import build_key_section
@@ -50,6 +51,18 @@ CSS = """
   .job-cards { display: block; }
   #history-table { display: none; }
 }
+/* Compare: as many videos a row as fit, two on a phone; an unused cell takes no room. */
+.compare-grid { display: grid !important;
+                grid-template-columns: repeat(auto-fill, minmax(min(260px, 45%), 1fr)); }
+.compare-grid > .block:has(> .html-container > .prose:empty) { display: none; }
+.compare-cell { font-size: var(--text-sm); overflow-wrap: anywhere; }
+.compare-cell video { width: 100%; border-radius: var(--radius-sm); }
+.compare-cell .cell-actions { display: flex; flex-wrap: wrap; gap: var(--spacing-sm);
+            align-items: center; }
+.compare-cell .cell-actions button { padding: 2px 10px; font: inherit;
+            border-radius: var(--radius-sm); border: 1px solid var(--border-color-primary);
+            background: var(--button-secondary-background-fill); cursor: pointer; }
+.compare-cell pre { max-height: 10em; overflow: auto; font-size: var(--text-sm); }
 /* Nothing to say (no Stop answered, no job's details yet): no room taken. */
 .mode-result .block:has(> .html-container > .prose:empty) { display: none; }
 .block.has-problem { outline: 2px solid var(--error-border-color, #ef4444); outline-offset: 2px; }
@@ -87,9 +100,12 @@ def build_app(settings: Settings) -> gr.Blocks:
             for mode in catalog.MODES:
                 mode_tabs[mode] = ModeTab(app, mode, key_state, visitor)
                 mode_tabs[mode].build()
+            comparison = CompareTab(mode_tabs)
+            comparison.build()
             history = HistoryTab(app, tabs, mode_tabs, visitor)
             history.build()
         shared.wire(history)
+        comparison.wire(history)
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from playground.catalog import SEED_MAX
+from playground.compare import new_seeds
 from playground.errors import InputError, LimitReached
 from playground.jobs import Job
 from ui.identity import who
@@ -27,18 +26,10 @@ from ui.videos import Video, download_name
 from ui.weight import on_first_open
 
 if TYPE_CHECKING:
+    from playground.service import Playground
     from ui.modes import ModeTab
 
 MOST = 4
-_seeds = random.SystemRandom()
-
-
-def new_seeds(count: int) -> list[int]:
-    """`count` different seeds, none of them the form's: variations are new takes."""
-    seeds: set[int] = set()
-    while len(seeds) < count:
-        seeds.add(_seeds.randint(0, SEED_MAX))
-    return list(seeds)
 
 
 class Variations:
@@ -129,7 +120,7 @@ class Variations:
 
         yield update()
         started = [i for i, j in enumerate(jobs) if j is not None]
-        async for index, event in _merged([j for j in jobs if j is not None], tab):
+        async for index, event in merged([j for j in jobs if j is not None], tab.app):
             views[started[index]].apply(event)
             yield update()
 
@@ -147,13 +138,13 @@ def cell(job: Job, view: View) -> str:
             f"<p><a href=\"{src}\" download=\"{name}\">Download</a></p>")
 
 
-async def _merged(jobs: list[Job], tab: ModeTab) -> AsyncIterator[tuple[int, Any]]:
+async def merged(jobs: list[Job], app: Playground) -> AsyncIterator[tuple[int, Any]]:
     """The events of every job, as they come, each with its job's index."""
     queue: asyncio.Queue[tuple[int, Any] | None] = asyncio.Queue()
 
     async def pump(index: int, job: Job) -> None:
         try:
-            async for event in tab.app.jobs.follow(job.record.id):
+            async for event in app.jobs.follow(job.record.id):
                 await queue.put((index, event))
         finally:
             await queue.put(None)

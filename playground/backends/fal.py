@@ -177,7 +177,10 @@ def _digest(status: Status, seen: int, sub: Submission, endpoint: str
         events.append(Running(()))
     elif isinstance(status, Completed):
         if status.error:
-            raise FalError(f"[{endpoint}] the job failed at fal: {status.error}")
+            # Said as cancelled even before our own cancel call has returned: fal's stream
+            # can bring the news first, and a Stop must not read as a failure.
+            raise FalError(f"[{endpoint}] the job failed at fal: {status.error}",
+                           cancelled=status.error_type == "request_cancelled")
         return seen, events, True
     return seen, events, False
 

@@ -195,3 +195,24 @@ async def test_a_stop_before_the_job_took_a_step_still_ends_it(history: History,
     events = await asyncio.wait_for(heard(), 5)  # it never ended, before
     assert isinstance(events[-1], Failed) and events[-1].cancelled
     assert history.get(job_id).status == "cancelled"
+
+
+class CancelledAtFal(MemoryBackend):
+    """fal's stream says the job was cancelled before the page's Stop has heard back from
+    its cancel call (the order a busy server sees it in)."""
+
+    async def follow(self, submission: Submission, *, endpoint: str = "memory"
+                     ) -> AsyncIterator[Queued | Running]:
+        yield Queued(submission.request_id, 3)
+        raise FalError(f"[{endpoint}] the job failed at fal: Request was cancelled by the "
+                       "user", cancelled=True)
+
+
+async def test_a_job_fal_ends_as_cancelled_is_stopped_not_failed(history, tmp_path) -> None:
+    manager = manager_for(CancelledAtFal(), history, tmp_path)
+    job_id = await start(manager)
+    last = (await events_of(manager, job_id))[-1]
+    assert isinstance(last, Failed) and last.cancelled
+    assert "nothing was charged" in last.message
+    record = history.get(job_id)
+    assert record is not None and record.status == "cancelled"
