@@ -17,7 +17,7 @@ import gradio as gr
 from playground import catalog, compare
 from playground.errors import InputError, LimitReached, OverBudget, StorageFull
 from playground.jobs import Job
-from ui.code_view import CodeView, job_code
+from ui.code_view import LANGUAGES, CodeView, job_code
 from ui.identity import who
 from ui.keys import key_for
 from ui.lenient import lenient
@@ -26,6 +26,7 @@ from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import merged
 from ui.videos import Video, download_name
+from ui.weight import on_first_open
 from ui.widgets import widget_for
 
 if TYPE_CHECKING:
@@ -54,100 +55,98 @@ DURATIONS = ["5", "10"]
 
 
 class CompareTab:
+    """`build()` among the Tabs; `wire(history)` once the History exists."""
+
     def __init__(self, mode_tabs: dict[str, ModeTab]) -> None:
         self.mode_tabs = mode_tabs
         first = mode_tabs["text-to-video"]
         self.app, self.key_state, self.visitor = first.app, first.key_state, first.visitor
 
     def build(self) -> None:
-        with gr.Tab("Compare", id="compare"):
-            self.jobs = gr.State([])  # the grid's job ids, for Stop all
-            gr.Markdown("One prompt across model versions and seeds, side by side. Each "
-                        "video is a job of its own, priced as one run, in the History like "
-                        "any other.")
-            mode = compare.MODES[0]
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    w: dict[str, gr.components.Component] = {}
-                    w["mode"] = lenient(gr.Radio(
-                        [(catalog.MODES[m], m) for m in compare.MODES], value=mode,
-                        label="Mode", elem_id="compare-mode"))
-                    w["versions"] = lenient(gr.CheckboxGroup(
-                        self._versions(mode), value=self._versions(mode), label="Versions",
-                        elem_id="compare-versions"))
-                    w["seeds"] = lenient(gr.Slider(
-                        1, compare.MAX_CELLS, value=1, step=1, label="Seeds per version",
-                        info=f"New seeds, the same for every version; at most "
-                             f"{compare.MAX_CELLS} videos in all.",
-                        interactive=True, elem_id="compare-seeds"))
-                    image = catalog.versions("image-to-video")[0].properties["image_url"]
-                    w["image_url"] = widget_for("image_url", image, shown=False)
-                    w["prompt"] = gr.Textbox(label="Prompt", lines=3,
-                                             max_length=catalog.MAX_PROMPT_CHARS)
-                    w["negative_prompt"] = gr.Textbox(
-                        label="Negative prompt", max_length=catalog.MAX_PROMPT_CHARS,
-                        placeholder="blank = each version's own default")
-                    with gr.Row():
-                        w["resolution"] = lenient(gr.Radio(RESOLUTIONS, value="720p",
-                                                           label="Resolution"))
-                        w["duration"] = lenient(gr.Radio(DURATIONS, value="5",
-                                                         label="Duration (s)"))
-                    for name, widget in w.items():
-                        widget.elem_id = f"compare-{name}"
-                    self.widgets = w
-                    with gr.Column(elem_classes=["run-bar"]):
-                        self.price = gr.Markdown(self.price_line(mode, self._versions(mode), 1,
-                                                                 "720p", "5"),
-                                                 elem_id="compare-price")
-                        with gr.Row():
-                            self.run_button = gr.Button("Run all", variant="primary",
-                                                        elem_id="compare-run")
-                            self.stop_button = gr.Button("Stop all", variant="stop",
-                                                         elem_id="compare-stop")
-                            play = gr.Button("Play all", elem_id="compare-play")
-                with gr.Column(scale=7):
-                    self.status = text_view("", label="Status", elem_id="compare-status")
-                    with gr.Row(elem_classes=["compare-grid"], elem_id="compare-grid"):
-                        self.cells = [gr.HTML("", js_on_load=CELL_JS, label=f"Video {i + 1}",
-                                              elem_classes=["as-typed", "job-status",
-                                                            "compare-cell"],
-                                              elem_id=f"compare-cell-{i + 1}")
-                                      for i in range(compare.MAX_CELLS)]
-                    self.share_url = gr.Textbox(label="Share link: anyone who has it can "
-                                                "watch this video and remix it",
-                                                interactive=False, buttons=["copy"],
-                                                visible=False, elem_id="compare-share-url")
-                    self.code = CodeView("compare")
-                    self.code.build()
-        play.click(None, None, None, js=PLAY_ALL_JS)
-
-    @staticmethod
-    def _versions(mode: str) -> list[str]:
-        return [e.version for e in catalog.versions(mode)]
-
-    def inputs(self) -> list[Any]:
-        return [self.widgets[n] for n in FIELDS]
-
-    # -- events ------------------------------------------------------------------
+        with gr.Tab("Compare", id="compare") as tab:
+            # Built for a page when it first opens the tab (ui/weight.py): a page that never
+            # compares carries none of it.
+            on_first_open(tab)(self._contents)
 
     def wire(self, history: HistoryTab) -> None:
+        """The History's Remix and share, used by the cells (built later, per page)."""
         self.history = history
-        w = self.widgets
+
+    def _contents(self) -> None:
+        jobs = gr.State([])  # the grid's job ids, for Stop all
+        gr.Markdown("One prompt across model versions and seeds, side by side. Each video "
+                    "is a job of its own, priced as one run, in the History like any other.")
+        mode = compare.MODES[0]
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                w: dict[str, Any] = {}
+                w["mode"] = lenient(gr.Radio([(catalog.MODES[m], m) for m in compare.MODES],
+                                             value=mode, label="Mode"))
+                w["versions"] = lenient(gr.CheckboxGroup(
+                    self._versions(mode), value=self._versions(mode), label="Versions"))
+                w["seeds"] = lenient(gr.Slider(
+                    1, compare.MAX_CELLS, value=1, step=1, label="Seeds per version",
+                    info=f"New seeds, the same for every version; at most "
+                         f"{compare.MAX_CELLS} videos in all."))
+                image = catalog.versions("image-to-video")[0].properties["image_url"]
+                w["image_url"] = widget_for("image_url", image, shown=False)
+                w["prompt"] = gr.Textbox(label="Prompt", lines=3,
+                                         max_length=catalog.MAX_PROMPT_CHARS)
+                w["negative_prompt"] = gr.Textbox(
+                    label="Negative prompt", max_length=catalog.MAX_PROMPT_CHARS,
+                    placeholder="blank = each version's own default")
+                with gr.Row():
+                    w["resolution"] = lenient(gr.Radio(RESOLUTIONS, value="720p",
+                                                       label="Resolution"))
+                    w["duration"] = lenient(gr.Radio(DURATIONS, value="5",
+                                                     label="Duration (s)"))
+                for name, widget in w.items():
+                    widget.elem_id = f"compare-{name}"
+                    # Built in a render, an input Gradio does not know as one: without this
+                    # an update (a refusal's mark) would leave it disabled.
+                    widget.interactive = True
+                with gr.Column(elem_classes=["run-bar"]):
+                    price = gr.Markdown(self.price_line(mode, self._versions(mode), 1,
+                                                        "720p", "5"),
+                                        elem_id="compare-price")
+                    with gr.Row():
+                        run = gr.Button("Run all", variant="primary", elem_id="compare-run")
+                        stop = gr.Button("Stop all", variant="stop", elem_id="compare-stop")
+                        play = gr.Button("Play all", elem_id="compare-play")
+            with gr.Column(scale=7):
+                status = text_view("", label="Status", elem_id="compare-status")
+                with gr.Row(elem_classes=["compare-grid"], elem_id="compare-grid"):
+                    cells = [gr.HTML("", js_on_load=CELL_JS, label=f"Video {i + 1}",
+                                     elem_classes=["as-typed", "job-status", "compare-cell"],
+                                     elem_id=f"compare-cell-{i + 1}")
+                             for i in range(compare.MAX_CELLS)]
+                share_url = gr.Textbox(label="Share link: anyone who has it can watch this "
+                                       "video and remix it", interactive=False,
+                                       buttons=["copy"], visible=False,
+                                       elem_id="compare-share-url")
+                code = CodeView("compare")
+                code.build()
+
         w["mode"].change(self.switch_mode, [w["mode"]], [w["versions"], w["image_url"]],
                          api_visibility="private", queue=False)
         priced = [w[n] for n in ("mode", "versions", "seeds", "resolution", "duration")]
         for widget in priced:
-            widget.change(self.price_line, priced, self.price, api_visibility="private",
+            widget.change(self.price_line, priced, price, api_visibility="private",
                           queue=False)
-        outputs = [self.status, self.jobs, *self.widgets.values(), *self.cells]
-        self.run_button.click(self.run, [*self.inputs(), self.key_state, self.visitor],
-                              outputs, api_visibility="private", show_progress="hidden")
-        self.stop_button.click(self.stop, [self.jobs, self.visitor], self.status,
-                               api_visibility="private", concurrency_limit=None)
-        acted = [history.tabs, *history.mode_inputs(), self.share_url, *self.code.outputs(),
-                 self.code.accordion]
-        gr.on([c.select for c in self.cells], self.act, [self.visitor], acted,
-              api_visibility="private")
+        run.click(self.run, [*(w[n] for n in FIELDS), self.key_state, self.visitor],
+                  [status, jobs, *(w[n] for n in FIELDS), *cells], api_visibility="private",
+                  show_progress="hidden")
+        stop.click(self.stop, [jobs, self.visitor], status, api_visibility="private",
+                   concurrency_limit=None)
+        play.click(None, None, None, js=PLAY_ALL_JS)
+        history = self.history
+        gr.on([c.select for c in cells], self.act, [self.visitor],
+              [history.tabs, *history.mode_inputs(), share_url, *code.outputs(),
+               code.accordion], api_visibility="private")
+
+    @staticmethod
+    def _versions(mode: str) -> list[str]:
+        return [e.version for e in catalog.versions(mode)]
 
     def switch_mode(self, mode: Any) -> list[Any]:
         mode = mode if mode in compare.MODES else compare.MODES[0]
@@ -211,7 +210,7 @@ class CompareTab:
                 return [gr.skip(), gr.skip(), *[gr.skip()] * len(FIELDS), *changed]
             said = f"{len(running)} of {len(jobs)} started · {_sum(cells)}"
             return [f"<b>{plain(said)}</b>", [j.record.id for j in running],
-                    *self._marks(None), *changed]
+                    *_marks(None), *changed]
 
         yield update(first=True)
         index = [i for i, j in enumerate(jobs) if isinstance(j, Job)]
@@ -219,14 +218,10 @@ class CompareTab:
             views[index[i]].apply(event)
             yield update()
 
-    def _refused(self, title: str, message: str, field: str | None) -> list[Any]:
+    @staticmethod
+    def _refused(title: str, message: str, field: str | None) -> list[Any]:
         line = f'<span class="{PROBLEM}"><b>{plain(title)}</b>: {plain(message)}</span>'
-        return [line, gr.skip(), *self._marks(field), *[gr.skip()] * compare.MAX_CELLS]
-
-    def _marks(self, field: str | None) -> list[Any]:
-        """The refused field outlined (ui/app.py CSS); every other loses an earlier mark."""
-        return [gr.update(elem_classes=[PROBLEM] if name == field else [])
-                for name in self.widgets]
+        return [line, gr.skip(), *_marks(field), *[gr.skip()] * compare.MAX_CELLS]
 
     async def stop(self, job_ids: Any, visitor: Any, request: gr.Request,
                    profile: gr.OAuthProfile | None) -> str:
@@ -248,7 +243,7 @@ class CompareTab:
         data = evt._data if isinstance(evt._data, dict) else {}
         action, job_id = data.get("action"), data.get("job")
         history = self.history
-        rest = [gr.skip()] * (1 + len(self.code.outputs()) + 1)
+        rest = [gr.skip()] * (1 + len(LANGUAGES) + 2)  # the link; the note, code, accordion
         tab_and_form = [gr.skip()] * (1 + len(history.mode_inputs()))
         if action == "remix":
             return [*history.remix(job_id, visitor, request, profile), *rest]
@@ -261,6 +256,11 @@ class CompareTab:
                 raise gr.Error("No such job in your history.", print_exception=False)
             return [*tab_and_form, gr.skip(), *job_code(record), gr.Accordion(open=True)]
         raise gr.Error("Pick Remix, Share or Code under a video.", print_exception=False)
+
+
+def _marks(field: str | None) -> list[Any]:
+    """The refused field outlined (ui/app.py CSS); every other loses an earlier mark."""
+    return [gr.update(elem_classes=[PROBLEM] if name == field else []) for name in FIELDS]
 
 
 def _count(seeds: Any, strict: bool = False) -> int:

@@ -101,17 +101,17 @@ def compressed_pages() -> Middleware:
     return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
 
 
-def on_first_open(accordion: gr.Accordion, inputs: Sequence[Any] = ()
+def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = ()
                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Decorates what builds a folded accordion's contents (components and their events),
-    to be called inside it: they are built for a page when it first opens the accordion,
-    not in every page's config. The builder gets the values of `inputs` then (no request:
-    what depends on the person is an event's work). Built once per page; each page's
-    copy is its own."""
+    """Decorates what builds a folded accordion's or a tab's contents (components and
+    their events), to be called inside it: they are built for a page when it first opens
+    the block, not in every page's config. The builder gets the values of `inputs` then
+    (no request: what depends on the person is an event's work). Built once per page;
+    each page's copy is its own, so the builder keeps its components in locals."""
     opened = gr.State(False)
     # Queued: a State's change reaches the page only from a queued event.
-    accordion.expand(lambda: True, None, opened, api_visibility="private",
-                     show_progress="hidden")
+    trigger = block.expand if isinstance(block, gr.Accordion) else block.select
+    trigger(lambda: True, None, opened, api_visibility="private", show_progress="hidden")
 
     def decorate(build: Callable[..., None]) -> Callable[..., None]:
         # A State's change fires only when its value changes: the first opening.
