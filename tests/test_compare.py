@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from playwright.sync_api import expect
 
-from tests.apprunner import RunningApp
+from tests.apprunner import RunningApp, running_app
 from tests.chromium import needs_chromium, playing
 from tests.fakefal import FakeFal
 from tests.records import recorded
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, upload
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 VERSIONS = ("v2.5", "v2.2", "v2.1", "v2 Turbo")
@@ -174,3 +177,25 @@ def test_image_to_video_two_versions_two_seeds_on_a_phone_then_stop_all(
         assert all(b["image_url"] for b in bodies)
     finally:
         page.context.close()
+
+
+def test_a_grid_killed_mid_run_lands_whole_after_a_restart(
+        browser: Any, fakefal: FakeFal, tmp_path: Path) -> None:
+    fakefal.script(queue_positions=2, queue_step=0.5, run_time=6.0)
+    with running_app(fakefal.env, tmp_path) as app:
+        page = open_compare(browser, app)
+        page.locator("#compare-prompt textarea").fill("survivors, side by side")
+        page.locator("#compare-run").click()
+        wait_for(lambda: len([r for r in recorded(tmp_path) if r.request_id]) == 4,
+                 what="four request ids on record")
+        app.kill()
+        page.context.close()
+    with running_app(fakefal.env, tmp_path):
+        done = wait_for(lambda: (jobs := recorded(tmp_path)) and
+                        all(r.status == "done" for r in jobs) and jobs,
+                        timeout=60, what="every cell to land after the restart")
+    assert sorted(r.version for r in done) == sorted(VERSIONS)
+    assert fakefal.count("submit") == 4  # followed by request id, never sent again
+    for record in done:
+        with av.open(str(tmp_path / record.video)) as container:
+            assert container.streams.video[0].duration
