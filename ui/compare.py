@@ -273,7 +273,7 @@ def _count(seeds: Any, strict: bool = False) -> int:
         return count
     if strict:
         raise InputError("seeds", f"Seeds per version must be a whole number from 1 to "
-                                  f"{compare.MAX_CELLS}; got {seeds!r}.")
+                                  f"{compare.MAX_CELLS}; got {str(seeds)[:40]!r}.")
     return 1
 
 
