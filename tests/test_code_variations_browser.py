@@ -19,9 +19,11 @@ from tests.chromium import launched, needs_chromium, playing
 from tests.fakefal import FAKE_KEY, FakeFal
 from tests.records import recorded
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, upload
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 LANGUAGES = ("python", "javascript", "curl")
+MOST_RUN = 4  # what Variations runs unless told otherwise
 TYPED = "a 'paper' boat $(touch pwned) \"on\" a rainy street"
 
 
@@ -136,6 +138,20 @@ def test_variations_run_the_form_with_new_seeds_as_a_strip(page: Any, app: Runni
     jobs = [r for r in recorded(app.data_dir) if r.form.get("prompt") == text]
     assert sorted(r.seed for r in jobs) == sorted(seeds)  # each an ordinary job
     assert {r.status for r in jobs} == {"done"}
+
+
+def test_a_refused_variation_run_is_said_in_a_line_not_a_toast(page: Any,
+                                                               fakefal: FakeFal) -> None:
+    page.locator("#text-to-video-variations").get_by_text("Variations:").first.click()
+    page.locator("#text-to-video-variations-run").click()  # no prompt
+    said = page.locator("#text-to-video-variations-status")
+    expect(said).to_contain_text("Check the form: Prompt", timeout=15_000)
+    assert page.locator(".toast-body").count() == 0
+    page.locator("#text-to-video-prompt textarea").fill("now with a prompt")
+    page.locator("#text-to-video-variations-run").click()
+    expect(page.locator("#text-to-video-variation-1")).to_contain_text("seed", timeout=15_000)
+    expect(said).to_have_text("")  # the earlier refusal, gone
+    wait_for(lambda: fakefal.count("submit") == MOST_RUN, what="the four variations sent")
 
 
 def test_variations_past_a_persons_limit_say_so_and_the_rest_run(

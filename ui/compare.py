@@ -21,7 +21,7 @@ from ui.code_view import LANGUAGES, CodeView, job_code
 from ui.identity import who
 from ui.keys import key_for
 from ui.lenient import lenient
-from ui.modes import PROBLEM, quiet_error
+from ui.refusals import PROBLEM, quiet_error, refusal_line
 from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import merged
@@ -220,8 +220,8 @@ class CompareTab:
 
     @staticmethod
     def _refused(title: str, message: str, field: str | None) -> list[Any]:
-        line = f'<span class="{PROBLEM}"><b>{plain(title)}</b>: {plain(message)}</span>'
-        return [line, gr.skip(), *_marks(field), *[gr.skip()] * compare.MAX_CELLS]
+        return [refusal_line(title, message), gr.skip(), *_marks(field),
+                *[gr.skip()] * compare.MAX_CELLS]
 
     async def stop(self, job_ids: Any, visitor: Any, request: gr.Request,
                    profile: gr.OAuthProfile | None) -> str:

@@ -32,6 +32,7 @@ from ui.code_view import TabCode
 from ui.identity import who
 from ui.keys import key_for
 from ui.lenient import lenient
+from ui.refusals import PROBLEM, quiet_error, refusal_line
 from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import Variations
@@ -48,7 +49,6 @@ FIELD_ORDER = ["video_url", "modify_region", "image_url", "image_urls", "pikaffe
                "seed"]
 _MEDIA = ("image_url", "image_urls", "video_url")
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
-PROBLEM = "has-problem"  # a widget, or the status line, saying what is wrong (ui/app.py CSS)
 
 
 async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
@@ -84,15 +84,8 @@ async def batched(events: AsyncIterator[Event]) -> AsyncIterator[list[Event]]:
 def refused(title: str, message: str, problems: dict[str, str]) -> tuple[Any, ...]:
     """A run's outputs when it is refused before it starts: the reason in the status line
     (one message, where the person looks, replaced by the next run), the fields marked."""
-    line = f'<span class="{PROBLEM}"><b>{plain(title)}</b>: {plain(message)}</span>'
-    return gr.skip(), line, gr.skip(), gr.skip(), gr.skip(), problems, gr.skip()
-
-
-def quiet_error(message: str, title: str) -> gr.Error:
-    """What an API caller gets for a refusal; the page shows the status line instead: a
-    toast would repeat it, pile up behind later ones, and Gradio would badge every output
-    "Error" while the status line spoke."""
-    return gr.Error(plain(message), title=title, visible=False, print_exception=False)
+    return (gr.skip(), refusal_line(title, message), gr.skip(), gr.skip(), gr.skip(), problems,
+            gr.skip())
 
 
 def _paths(gallery: Any) -> list[str]:

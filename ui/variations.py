@@ -20,6 +20,7 @@ from playground.errors import InputError, LimitReached
 from playground.jobs import Job
 from ui.identity import who
 from ui.keys import key_for
+from ui.refusals import quiet_error, refusal_line
 from ui.render import View
 from ui.text import plain, text_view
 from ui.videos import Video, download_name
@@ -56,6 +57,8 @@ class Variations:
                                    "in the History like any other.",
                               elem_id=f"{mode}-variations-count", scale=3)
             button = gr.Button("Run variations", elem_id=f"{mode}-variations-run", scale=1)
+        # Where a refusal is said, as Generate says it: no toast to pile up.
+        status = text_view("", elem_id=f"{mode}-variations-status")
         # A cell is one HTML block (its status, then its video), lighter than a gr.Video.
         with gr.Row(equal_height=False):
             cells = []
@@ -65,8 +68,8 @@ class Variations:
                 with gr.Column(min_width=140):
                     cells.append(text_view("", elem_classes=["job-status"],
                                            elem_id=f"{mode}-variation-{i + 1}"))
-        button.click(self.run, [count, *tab.inputs(), tab.key_state, tab.visitor], cells,
-                     api_visibility="private")
+        button.click(self.run, [count, *tab.inputs(), tab.key_state, tab.visitor],
+                     [status, *cells], api_visibility="private", show_progress="hidden")
 
     async def run(self, request: gr.Request, profile: gr.OAuthProfile | None, count: Any,
                   version: str, *values: Any) -> AsyncIterator[list[Any]]:
@@ -80,8 +83,8 @@ class Variations:
         try:
             form = tab.form_values(version, widget_values)
         except InputError as exc:
-            raise gr.Error(plain(tab._explain(version, exc)), title="Check the form",
-                           print_exception=False) from None
+            yield _refused(tab._explain(version, exc))
+            raise quiet_error(tab._explain(version, exc), "Check the form") from None
         jobs: list[Job | None] = []
         said: list[str] = []
         for seed in new_seeds(n):
@@ -93,8 +96,8 @@ class Variations:
                 said.append("")
             except InputError as exc:
                 if not jobs:  # the form itself: nothing started, said as Generate says it
-                    raise gr.Error(plain(tab._explain(version, exc)), title="Check the form",
-                                   print_exception=False) from None
+                    yield _refused(tab._explain(version, exc))
+                    raise quiet_error(tab._explain(version, exc), "Check the form") from None
                 jobs.append(None)
                 said.append(f"<b>Not started</b>: {plain(exc.message)}")
             except LimitReached as exc:
@@ -116,13 +119,17 @@ class Variations:
                 # A cell whose video is showing is left alone: setting it again restarts it.
                 cells.append(gr.skip() if html == shown[i] else html)
                 shown[i] = html
-            return cells
+            return [gr.skip(), *cells]
 
-        yield update()
+        yield ["", *update()[1:]]  # an earlier refusal, gone
         started = [i for i, j in enumerate(jobs) if j is not None]
         async for index, event in merged([j for j in jobs if j is not None], tab.app):
             views[started[index]].apply(event)
             yield update()
+
+
+def _refused(message: str) -> list[Any]:
+    return [refusal_line("Check the form", message), *[gr.skip()] * MOST]
 
 
 def cell(job: Job, view: View) -> str:
