@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from playground import catalog
 from tests.apprunner import ROOT, RunningApp, running_app
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FakeFal
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -31,12 +31,6 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     with running_app({}, tmp_path_factory.mktemp("browser")) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 def open_page(browser, url: str, viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from playground import catalog, snippets
 from playground.requests import build_request
 from tests.apprunner import RunningApp, running_app
-from tests.chromium import launched, needs_chromium, playing
+from tests.chromium import needs_chromium, playing
 from tests.fakefal import FAKE_KEY, FakeFal
 from tests.records import recorded
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, upload
@@ -25,12 +25,6 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 LANGUAGES = ("python", "javascript", "curl")
 MOST_RUN = 4  # what Variations runs unless told otherwise
 TYPED = "a 'paper' boat $(touch pwned) \"on\" a rainy street"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched() as browser:
-        yield browser
 
 
 @pytest.fixture

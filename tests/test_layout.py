@@ -6,13 +6,11 @@ the fake fal cloud; screenshots in `artifacts/screenshots/`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
 from playground import catalog
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FakeFal
 from tests.test_browser import ARTIFACTS, VIEWPORTS, click_tab, prompt
 
@@ -34,12 +32,6 @@ SEEN_BADGES = """() => [...document.querySelectorAll('.error')]
         if (s.opacity === '0' || s.visibility === 'hidden') return false; }
         return true; })
     .map(e => e.closest('[id]')?.id)"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 def open_page(browser, url: str, viewport: str):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from gradio_client import Client
 from playwright.sync_api import expect
 
 from tests.apprunner import RunningApp, running_app
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FakeFal
 from tests.fakefal.platform import FAKE_ADMIN_KEY
 from tests.test_browser import ARTIFACTS, VIEWPORTS, click_tab, prompt
@@ -81,12 +81,6 @@ def test_an_option_fal_added_is_taken_and_one_it_never_had_is_refused_for_free(
         client.predict(version="v2.2", prompt="wider", aspect_ratio="32:9",
                        api_name="/text_to_video")
     assert fal.count("submit") == 1
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 @pytest.mark.browser

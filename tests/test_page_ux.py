@@ -6,23 +6,16 @@ fal cloud with the server's key; screenshots in `artifacts/screenshots/`.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from playground import catalog
-from tests.chromium import launched, needs_chromium, playing
+from tests.chromium import needs_chromium, playing
 from tests.fakefal import FakeFal
 from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, click_tab, prompt, upload
 
 pytestmark = [pytest.mark.browser, needs_chromium]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 def open_page(browser, url: str, viewport: str = "desktop"):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.apprunner import RunningApp, running_app
-from tests.chromium import launched, needs_chromium, playing
+from tests.chromium import needs_chromium, playing
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 PROMPT = "only mine: a kite over the dunes"
@@ -20,12 +20,6 @@ PROMPT = "only mine: a kite over the dunes"
 def offline_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     with running_app({}, tmp_path_factory.mktemp("sharing")) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ else's page shows.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.apprunner import ROOT, RunningApp
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FakeFal
 from tests.test_browser import VIEWPORTS, click_tab
 
@@ -48,12 +47,6 @@ INJECTED = """(root) => {
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 pytestmark = [pytest.mark.browser, needs_chromium]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 @pytest.fixture(params=list(VIEWPORTS))

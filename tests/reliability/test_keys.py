@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 from gradio_client import Client
 
 from tests.apprunner import RunningApp, running_app
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FAKE_KEY, FakeFal
 from tests.rawqueue import RawPage
 from tests.waiting import wait_for
@@ -26,12 +25,6 @@ PASTED = "pasted-key-id:pasted-key-secret-7d1c"
 SECRETS = {"server key": FAKE_KEY.split(":")[1], "pasted key": PASTED.split(":")[1]}
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 def paste_key_and_run(browser, url: str, prompt: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

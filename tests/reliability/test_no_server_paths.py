@@ -20,7 +20,7 @@ import pytest
 from gradio_client import Client
 
 from tests.apprunner import ROOT, RunningApp, running_app
-from tests.chromium import launched, needs_chromium
+from tests.chromium import needs_chromium
 from tests.fakefal import FakeFal
 from tests.rawqueue import RawPage
 
@@ -121,12 +121,6 @@ window.fetch = async (...args) => {
     return new Response(body, {status: response.status, headers: response.headers});
 };
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with launched() as browser:
-        yield browser
 
 
 @pytest.mark.browser
