@@ -22,7 +22,7 @@ from tests.fakefal import FakeFal
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 MEDIA = ROOT / "presets" / "media"
-TABS = {**catalog.MODES, "history": "History"}  # id -> label, as the page shows them
+TABS = {**catalog.MODES, "compare": "Compare", "history": "History"}  # id -> label, as shown
 VIEWPORTS = {"desktop": {"width": 1366, "height": 850}, "phone": {"width": 390, "height": 844}}
 pytestmark = [pytest.mark.browser, needs_chromium]
 
