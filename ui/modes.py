@@ -371,14 +371,16 @@ class ModeTab:
             filled.then(self._price, price_inputs, self.price, api_visibility="private",
                         queue=False)
 
-    def wire_reattach(self, timer: gr.Timer) -> None:
+    def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
-        (IdentityBar.greet): its one tick puts the job's form back, then follows the job.
-        A page with nothing running sends nothing more."""
+        (IdentityBar.greet): its one tick opens this tab of `tabs` and puts the job's form
+        back, then follows the job. A page with nothing running sends nothing more."""
         outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
                    self.stop_button]
-        form = timer.tick(self.reattach, [self.visitor], [timer, *self._inputs(), self.job_id],
+        # The tab first: the form's values then reach widgets the page has drawn.
+        form = timer.tick(self.reattach, [self.visitor],
+                          [tabs, timer, *self._inputs(), self.job_id],
                           api_visibility="private", queue=False, trigger_mode="once")
         follow = form.success(self.follow_again, [self.job_id], outputs,
                               api_visibility="private")
@@ -397,7 +399,8 @@ class ModeTab:
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
         record = running[0]
-        return [gr.Timer(active=False), *self.fill(record.version, record.form), record.id]
+        return [gr.Tabs(selected=self.mode), gr.Timer(active=False),
+                *self.fill(record.version, record.form), record.id]
 
     async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
         record = self.app.history.get(job_id) if job_id else None

@@ -17,8 +17,11 @@ Gradio upgrade (see the README's "How it works").
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -83,6 +86,38 @@ def no_matplotlib_search() -> None:
     sys.modules is a remembered "no such module") instead of searching the disk."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]
+
+
+# How often Gradio's queue looks for an event to start while it has none (or no free
+# worker): every 1 ms as it comes, 50-65 ms of CPU each second on an idle server, which a
+# new session's first event paid most of. An event now waits at most this much to start.
+QUEUE_POLL_S = 0.01
+# How often it looks for gr.Progress updates to send (every 10 ms as it comes): this app
+# has none, its jobs' progress is their own events.
+PROGRESS_POLL_S = 0.5
+
+
+def quiet_queue(demo: gr.Blocks) -> None:
+    """After `demo.queue(...)`, which makes the queue: it polls less often."""
+    queue = demo._queue
+    queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_POLL_S)
+    queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free,
+                                                PROGRESS_POLL_S)
+
+
+def inspected_once(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as Gradio inspects it before every call, its signature and type hints worked
+    out once: under `from __future__ import annotations` each hint is a string that
+    `typing.get_type_hints` evaluates anew each time (a fifth of a page's arrival)."""
+    hints = typing.get_type_hints(fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    call.__annotations__ = hints
+    return call
 
 
 # The page and the API descriptions: all JSON and HTML, read by every visitor and client.
