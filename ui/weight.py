@@ -32,10 +32,53 @@ from starlette.middleware import Middleware
 from starlette.types import Scope
 
 _SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output")
+# Keys of a component's config that Gradio's page (its built JS under
+# gradio/templates/frontend) never reads: the API's schemas and examples, the class id it
+# needs only for custom components (it finds a built-in one by its type), what a re-render
+# keeps, the upload's delete hook.
+_UNREAD_COMPONENT_KEYS = frozenset({*_SCHEMAS, "component_class_id", "example_inputs",
+                                    "skip_api"})
+_UNREAD_PROPS = frozenset({"preserved_by_key", "delete_callback"})
+# An event's keys the page reads only as "set or not" (or never), each with the value
+# Gradio writes when it is not: left out, the page reads the same. What the page compares
+# with a value of its own (trigger_mode, connection, show_progress, queue, api_name...),
+# and `types`, which its client indexes, stay whole.
+_DEFAULT_DEPENDENCY_KEYS: dict[str, Any] = {
+    "api_description": None, "scroll_to_output": False, "show_progress_on": None,
+    "batch": False, "cancels": [], "trigger_after": None, "trigger_only_on_success": False,
+    "trigger_only_on_failure": False, "api_visibility": "private", "rendered_in": None,
+    "render_id": None, "time_limit": None, "event_specific_args": None,
+    "component_prop_inputs": [], "js_implementation": None, "js": None,
+    "backend_fn": False}
+_UNREAD_DEPENDENCY_KEYS = frozenset({"max_batch_size", "collects_event_data",
+                                     "stream_every"})
+
+
+def _page_component(component: dict[str, Any]) -> dict[str, Any]:
+    light = {k: v for k, v in component.items() if k not in _UNREAD_COMPONENT_KEYS}
+    props = light.get("props")
+    if isinstance(props, dict):
+        # `visible` left out is read as True.
+        light["props"] = {k: v for k, v in props.items() if k not in _UNREAD_PROPS
+                          and not (k == "visible" and v is True)}
+    return light
+
+
+def _page_dependency(dependency: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dependency.items() if k not in _UNREAD_DEPENDENCY_KEYS
+            and not (k in _DEFAULT_DEPENDENCY_KEYS and v == _DEFAULT_DEPENDENCY_KEYS[k]
+                     and type(v) is type(_DEFAULT_DEPENDENCY_KEYS[k]))}
+
+
+def page_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The app's config as the page gets it in its HTML: what the page reads, nothing
+    more. `/config` stays whole, for gradio_client."""
+    return {**config, "components": [_page_component(c) for c in config["components"]],
+            "dependencies": [_page_dependency(d) for d in config["dependencies"]]}
 
 
 def lighter_pages() -> None:
-    """The config in a page's HTML without the schemas no page reads. Idempotent."""
+    """The config in a page's HTML without what no page reads. Idempotent."""
     filters = routes.templates.env.filters
     original = filters["toorjson"]
     if getattr(original, "lighter", False):
@@ -43,9 +86,7 @@ def lighter_pages() -> None:
 
     def toorjson(value: Any) -> Any:
         if isinstance(value, dict) and "components" in value and "dependencies" in value:
-            value = {**value, "components": [
-                {k: v for k, v in component.items() if k not in _SCHEMAS}
-                for component in value["components"]]}
+            value = page_config(value)
         return original(value)
 
     toorjson.lighter = True  # type: ignore[attr-defined]
