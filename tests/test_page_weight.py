@@ -36,6 +36,8 @@ def test_the_page_carries_no_schemas_and_clients_still_get_them(app: RunningApp)
     files = [c for c in served["components"] if c["type"] in ("image", "video", "gallery")]
     assert files and all("api_info" in c for c in files)
     assert len(json.dumps(embedded)) < 0.6 * len(json.dumps(served))
+    # The presets of a tab the page does not open on are built when it is first opened.
+    assert [c["type"] for c in embedded["components"]].count("dataset") == 1
 
 
 def test_events_in_the_page_carry_only_the_options_they_set(app: RunningApp) -> None:

@@ -36,6 +36,7 @@ from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import Variations
 from ui.videos import Video
+from ui.weight import on_first_open
 from ui.widgets import update_for, widget_for
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class ModeTab:
 
     def build(self) -> None:
         first = self.endpoints[0]
-        with gr.Tab(catalog.MODES[self.mode], id=self.mode):
+        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as tab:
             # States inside the Tab: one made between Tabs breaks Gradio's tab bar (labels
             # repeat after the first click, and later tabs can no longer be reached).
             self.job_id = gr.State(None)
@@ -197,7 +198,7 @@ class ModeTab:
                                            interactive=False, autoscroll=True)
             self.variations = Variations(self)
             self.variations.build()
-            self._examples()
+            self._examples(tab)
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
@@ -356,20 +357,16 @@ class ModeTab:
                             [self.version, *(self.widgets[n] for n in self._judged)],
                             [self.about, *self.widgets.values()], api_visibility="private",
                             queue=False)
-        price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
-        if self.keyframes:
-            price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
+        price_inputs = self._price_inputs()
         for widget in price_inputs:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
-        # A preset's values reach the widgets without their change events (a gallery's
-        # never fires): what follows from them is brought up to date after it.
-        filled = self._preset_filled
-        if filled and self.keyframes:
-            filled = filled.then(*self._layout, api_visibility="private", queue=False)
-        if filled:
-            filled.then(self._price, price_inputs, self.price, api_visibility="private",
-                        queue=False)
+
+    def _price_inputs(self) -> list[gr.components.Component]:
+        price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
+        if self.keyframes:
+            price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
+        return price_inputs
 
     def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
@@ -579,9 +576,8 @@ class ModeTab:
 
     # -- presets and remix -------------------------------------------------------
 
-    def _examples(self) -> None:
+    def _examples(self, tab: gr.Tab) -> None:
         path = PRESETS / f"{self.mode}.json"
-        self._preset_filled: Any = None
         if not path.exists():
             return
         presets = json.loads(path.read_text())
@@ -598,10 +594,26 @@ class ModeTab:
                     value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
-        examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing "
-                               "runs)", example_labels=[p["label"] for p in presets],
-                               cache_examples=False)
-        self._preset_filled = examples.load_input_event
+
+        def show() -> None:
+            examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; "
+                                   "nothing runs)", example_labels=[p["label"] for p in presets],
+                                   cache_examples=False)
+            # A preset's values reach the widgets without their change events (a gallery's
+            # never fires): what follows from them is brought up to date after it.
+            filled = examples.load_input_event
+            if self.keyframes:
+                filled = filled.then(*self._layout, api_visibility="private", queue=False)
+            filled.then(self._price, self._price_inputs(), self.price,
+                        api_visibility="private", queue=False)
+
+        # The tab the page opens on shows its presets at once; another tab's are built when
+        # the page first opens it (ui/weight.py): each is a dataset holding the config of
+        # every input of its tab, in every page's config.
+        if self.mode == next(iter(catalog.MODES)):
+            show()
+        else:
+            on_first_open(tab)(show)
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""

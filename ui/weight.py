@@ -1,11 +1,16 @@
 """What a page costs: the bytes of the app's config in its HTML, and the server's work for
-each new session. All but `on_first_open` lean on Gradio internals, checked on each
-Gradio upgrade (see the README's "How it works").
+each new session. All but `on_first_open` and `inspected_once` lean on Gradio internals,
+checked on each Gradio upgrade (see the README's "How it works").
 
 - Gradio embeds its whole config in the page, each component with three JSON schemas of
-  its value (`api_info`, `api_info_as_input`, `api_info_as_output`). The page never reads
-  them (the API page fetches `/gradio_api/info` on its own); gradio_client does, from
-  `/config`, to know which values are files. So they leave the HTML only.
+  its value (`api_info`, `api_info_as_input`, `api_info_as_output`), its class id, the
+  API's examples; each event with every option, set or not. The page never reads the
+  schemas (the API page fetches `/gradio_api/info` on its own), nor the class id of a
+  built-in component (it finds it by type), nor an option left unset, which its JS reads
+  as set-or-not (checked in the built JS under gradio/templates/frontend: `cancel(e)`
+  tests `e`, `show_progress_on||null`, `trigger_after!==void 0`, the API page's
+  `api_visibility==="public"`...). gradio_client reads them all, from `/config`. So they
+  leave the HTML only.
 - Gradio compresses what it serves by the name's extension (.js, .json, ...): the page
   itself (`/`, 320 KB) and `/config` have none, so they went out whole.
 - Around every event Gradio tries `import matplotlib` twice; where it is not installed,
@@ -13,6 +18,11 @@ Gradio upgrade (see the README's "How it works").
 - A new session's first event makes Gradio build the config of every block once more
   (`SessionState.config_values`), kept for deep links, which this app does not offer:
   25 ms of CPU per visitor, and more for each event's inputs and outputs. Not here.
+- Gradio's queue looks for work every 1 ms and for gr.Progress updates every 10 ms
+  (`Queue.sleep_when_free`, `progress_update_sleep_when_free`), idle or not: 60-70 ms of
+  CPU a second on a server nobody uses, charged in the benchmark to each new session.
+- Before every call Gradio reads the handler's signature and evaluates its type hints,
+  strings under `from __future__ import annotations`: `inspected_once` does it once.
 """
 
 from __future__ import annotations
@@ -177,17 +187,17 @@ def compressed_pages() -> Middleware:
     return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
 
 
-def on_first_open(accordion: gr.Accordion, inputs: Sequence[Any] = ()
+def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = ()
                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Decorates what builds a folded accordion's contents (components and their events),
-    to be called inside it: they are built for a page when it first opens the accordion,
-    not in every page's config. The builder gets the values of `inputs` then (no request:
-    what depends on the person is an event's work). Built once per page; each page's
-    copy is its own."""
+    """Decorates what builds the contents of a folded accordion or a tab the page does not
+    open on (components and their events), to be called inside it: they are built for a
+    page when it first opens the accordion or selects the tab, not in every page's config.
+    The builder gets the values of `inputs` then (no request: what depends on the person
+    is an event's work). Built once per page; each page's copy is its own."""
     opened = gr.State(False)
+    shown = block.expand if isinstance(block, gr.Accordion) else block.select
     # Queued: a State's change reaches the page only from a queued event.
-    accordion.expand(lambda: True, None, opened, api_visibility="private",
-                     show_progress="hidden")
+    shown(lambda: True, None, opened, api_visibility="private", show_progress="hidden")
 
     def decorate(build: Callable[..., None]) -> Callable[..., None]:
         # A State's change fires only when its value changes: the first opening.
