@@ -110,12 +110,15 @@ def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-un
         assert page.locator("#image-to-video-version").get_by_label(
             "v2.1", exact=True).is_checked()
         page.locator("#image-to-video-image_url img").wait_for(timeout=15_000)
+        # Its presets too, built when the tab opens rather than in every page's config.
+        expect(page.get_by_role("button", name="Sailboat drifts (v2.2)")).to_be_visible()
         shot(page, "reload-mid-job-desktop")
         playing(page, "#image-to-video-result video", 60_000)
         status.get_by_text("Done").wait_for(timeout=15_000)
         assert page.locator("#image-to-video-info").get_by_text("seed 4321").count() == 1
-        # One queued event more than an idle load, for every tab together.
-        assert len(joins) == idle_joins + 1, (idle_joins, joins)
+        # Two queued events more than an idle load, for every tab together: following the
+        # job, and opening its tab, which builds the tab's presets (ui/weight.py).
+        assert len(joins) == idle_joins + 2, (idle_joins, joins)
         assert fakefal.count("submit") == 1
     finally:
         page.context.close()

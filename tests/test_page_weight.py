@@ -1,6 +1,7 @@
-"""What a page load sends (issue 13, item 13): the config in the HTML without the schemas
-no page reads, and the page and its descriptions compressed. Real HTTP to a running app;
-the timings are `python -m bench --only page`.
+"""What a page load sends (issue 13, item 13): the config in the HTML without what no page
+reads (schemas, API examples, class ids, events' unset options), and the page and its
+descriptions compressed. Real HTTP to a running app; the timings are
+`python -m bench --only page`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import httpx
 from tests.apprunner import RunningApp
 
 SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output")
+UNREAD = (*SCHEMAS, "component_class_id", "example_inputs", "skip_api")
+# An event's options as Gradio writes them when they are not set.
+UNSET = {"cancels": [], "trigger_after": None, "js": None, "api_visibility": "private",
+         "show_progress_on": None, "component_prop_inputs": []}
 
 
 def embedded_config(html: str) -> dict:  # type: ignore[type-arg]
@@ -26,11 +31,32 @@ def test_the_page_carries_no_schemas_and_clients_still_get_them(app: RunningApp)
     embedded = embedded_config(page.text)
     served = httpx.get(f"{app.url}config", trust_env=False, timeout=30).raise_for_status().json()
     assert len(embedded["components"]) == len(served["components"]) > 100
-    assert not [c["id"] for c in embedded["components"] if any(k in c for k in SCHEMAS)]
+    assert not [c["id"] for c in embedded["components"] if any(k in c for k in UNREAD)]
     # gradio_client learns from /config which values are files: that stays whole.
     files = [c for c in served["components"] if c["type"] in ("image", "video", "gallery")]
     assert files and all("api_info" in c for c in files)
-    assert len(json.dumps(embedded)) < 0.8 * len(json.dumps(served))
+    assert len(json.dumps(embedded)) < 0.6 * len(json.dumps(served))
+    # The presets of a tab the page does not open on are built when it is first opened.
+    assert [c["type"] for c in embedded["components"]].count("dataset") == 1
+
+
+def test_events_in_the_page_carry_only_the_options_they_set(app: RunningApp) -> None:
+    page = httpx.get(app.url, trust_env=False, timeout=30).raise_for_status()
+    embedded = embedded_config(page.text)["dependencies"]
+    served = httpx.get(f"{app.url}config", trust_env=False, timeout=30).raise_for_status().json()
+    served = served["dependencies"]
+    assert [d["id"] for d in embedded] == [d["id"] for d in served]
+    unset = [(d["id"], k) for d in embedded for k, v in UNSET.items() if k in d and d[k] == v]
+    assert not unset
+    for mine, whole in zip(embedded, served, strict=True):
+        # What is set reaches the page as it is; only what is unset is left out.
+        assert {k: v for k, v in whole.items() if k in mine} == mine
+        assert all(whole[k] == v for k, v in UNSET.items() if k not in mine and k in whole)
+    # Set options stay: a chained event's trigger, the API's public endpoints.
+    assert any(d.get("trigger_after") is not None for d in embedded)
+    assert any(d.get("api_visibility") == "public" for d in embedded)
+    assert all(k in d for d in embedded for k in ("targets", "inputs", "outputs", "types",
+                                                  "trigger_mode", "queue", "api_name"))
 
 
 def test_the_page_and_its_descriptions_go_out_compressed(app: RunningApp) -> None:

@@ -21,7 +21,7 @@ from ui.modes import PRESETS, ModeTab
 from ui.shared import SharedView
 from ui.text import CSS as TEXT_CSS
 from ui.videos import send_by_name
-from ui.weight import lazy_sessions, lighter_pages, no_matplotlib_search
+from ui.weight import lazy_sessions, lighter_pages, no_matplotlib_search, quiet_queue
 
 CSS = """
 .job-status { min-height: 2.5em; }
@@ -110,8 +110,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
         for mode, mode_tab in mode_tabs.items():
-            mode_tab.wire_reattach(resume[mode])
-        arrival = bar.wire(demo, tabs, resume, [history.table, history.cards, history.spend],
+            mode_tab.wire_reattach(resume[mode], tabs)
+        arrival = bar.wire(demo, resume, [history.table, history.cards, history.spend],
                            lambda identity: [[], cards_html([]), history.spend_html(identity)])
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),
                      api_visibility="private", queue=False)
@@ -130,6 +130,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     # Generation is I/O-bound waiting on fal: never make one user wait for another's job
     # (Gradio's default is one job per event at a time).
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
+    quiet_queue(demo)
     name_refused_files(demo)
     handler_defaults_win(demo)
     send_by_name(demo)

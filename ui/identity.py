@@ -25,6 +25,7 @@ from playground.history import UNFINISHED
 from playground.identity import Identity, identify, new_secret, valid_secret
 from playground.service import Playground
 from ui.text import plain, text_view
+from ui.weight import inspected_once
 
 BROWSER_COOKIE = "pika_browser"
 COOKIE_SECONDS = 400 * 24 * 3600  # the most browsers keep a cookie
@@ -101,13 +102,14 @@ class IdentityBar:
             if app.settings.hf_login:  # only where Hugging Face can log people in: a Space
                 gr.LoginButton(scale=0)
 
-    def wire(self, demo: gr.Blocks, tabs: gr.Tabs, resume: dict[str, gr.Timer],
-             mine: list[Any], fresh: Callable[[Identity], list[Any]]) -> Dependency:
+    def wire(self, demo: gr.Blocks, resume: dict[str, gr.Timer], mine: list[Any],
+             fresh: Callable[[Identity], list[Any]]) -> Dependency:
         """Events: the page's arrival (returned, for what depends on who this is) and
         Start afresh, which sets the components showing the person's own things (`mine`)
         to what `fresh` says of the new visitor. `resume` holds, per mode, the timer whose
-        tick brings a running job of that mode back to its tab (ModeTab.wire_reattach);
-        the arrival opens that tab, before the person can have gone to another."""
+        tick opens that tab and brings the running job back to it (ModeTab.wire_reattach).
+        The arrival itself leaves the tabs alone: Gradio answers any value for them, even
+        a gr.skip(), by building a new Tabs and its config, on every page's load."""
         self.resume = resume
         self._fresh = fresh
         self.afresh.click(self.start_afresh, None, [self.visitor, self.line, *mine],
@@ -115,8 +117,8 @@ class IdentityBar:
         # Every output is given as the page takes it (HTML text, updates, the timers'
         # intervals): Gradio's postprocessing would cost a thread hop for each, on every load.
         afresh = [self.afresh] if self._per_person else []
-        return demo.load(self.greet, [self.visitor],
-                         [self.visitor, self.line, *afresh, tabs, *resume.values()],
+        return demo.load(inspected_once(self.greet), [self.visitor],
+                         [self.visitor, self.line, *afresh, *resume.values()],
                          api_visibility="private", queue=False, postprocess=False)
 
     def greet(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
@@ -131,7 +133,7 @@ class IdentityBar:
                    for mode, timer in self.resume.items()]
         afresh = [gr.Button(visible=not identity.logged_in)] if self._per_person else []
         return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),
-                *afresh, gr.Tabs(selected=newest) if newest else gr.skip(), *resumed)
+                *afresh, *resumed)
 
     def start_afresh(self, request: gr.Request, profile: gr.OAuthProfile | None
                      ) -> list[Any]:

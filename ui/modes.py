@@ -37,6 +37,7 @@ from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import Variations
 from ui.videos import Video
+from ui.weight import on_first_open
 from ui.widgets import update_for, widget_for
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class ModeTab:
 
     def build(self) -> None:
         first = self.endpoints[0]
-        with gr.Tab(catalog.MODES[self.mode], id=self.mode):
+        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as tab:
             # States inside the Tab: one made between Tabs breaks Gradio's tab bar (labels
             # repeat after the first click, and later tabs can no longer be reached).
             self.job_id = gr.State(None)
@@ -190,7 +191,7 @@ class ModeTab:
                                            interactive=False, autoscroll=True)
             self.variations = Variations(self)
             self.variations.build()
-            self._examples()
+            self._examples(tab)
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
         self._wire()
@@ -349,29 +350,27 @@ class ModeTab:
                             [self.version, *(self.widgets[n] for n in self._judged)],
                             [self.about, *self.widgets.values()], api_visibility="private",
                             queue=False)
-        price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
-        if self.keyframes:
-            price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
+        price_inputs = self._price_inputs()
         for widget in price_inputs:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
-        # A preset's values reach the widgets without their change events (a gallery's
-        # never fires): what follows from them is brought up to date after it.
-        filled = self._preset_filled
-        if filled and self.keyframes:
-            filled = filled.then(*self._layout, api_visibility="private", queue=False)
-        if filled:
-            filled.then(self._price, price_inputs, self.price, api_visibility="private",
-                        queue=False)
 
-    def wire_reattach(self, timer: gr.Timer) -> None:
+    def _price_inputs(self) -> list[gr.components.Component]:
+        price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
+        if self.keyframes:
+            price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
+        return price_inputs
+
+    def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
-        (IdentityBar.greet): its one tick puts the job's form back, then follows the job.
-        A page with nothing running sends nothing more."""
+        (IdentityBar.greet): its one tick opens this tab of `tabs` and puts the job's form
+        back, then follows the job. A page with nothing running sends nothing more."""
         outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
                    self.stop_button]
-        form = timer.tick(self.reattach, [self.visitor], [timer, *self._inputs(), self.job_id],
+        # The tab first: the form's values then reach widgets the page has drawn.
+        form = timer.tick(self.reattach, [self.visitor],
+                          [tabs, timer, *self._inputs(), self.job_id],
                           api_visibility="private", queue=False, trigger_mode="once")
         follow = form.success(self.follow_again, [self.job_id], outputs,
                               api_visibility="private")
@@ -390,7 +389,8 @@ class ModeTab:
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
         record = running[0]
-        return [gr.Timer(active=False), *self.fill(record.version, record.form), record.id]
+        return [gr.Tabs(selected=self.mode), gr.Timer(active=False),
+                *self.fill(record.version, record.form), record.id]
 
     async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
         record = self.app.history.get(job_id) if job_id else None
@@ -569,9 +569,8 @@ class ModeTab:
 
     # -- presets and remix -------------------------------------------------------
 
-    def _examples(self) -> None:
+    def _examples(self, tab: gr.Tab) -> None:
         path = PRESETS / f"{self.mode}.json"
-        self._preset_filled: Any = None
         if not path.exists():
             return
         presets = json.loads(path.read_text())
@@ -588,10 +587,26 @@ class ModeTab:
                     value = _shipped(PRESETS / value)
                 row.append(value)
             rows.append(row)
-        examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; nothing "
-                               "runs)", example_labels=[p["label"] for p in presets],
-                               cache_examples=False)
-        self._preset_filled = examples.load_input_event
+
+        def show() -> None:
+            examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; "
+                                   "nothing runs)", example_labels=[p["label"] for p in presets],
+                                   cache_examples=False)
+            # A preset's values reach the widgets without their change events (a gallery's
+            # never fires): what follows from them is brought up to date after it.
+            filled = examples.load_input_event
+            if self.keyframes:
+                filled = filled.then(*self._layout, api_visibility="private", queue=False)
+            filled.then(self._price, self._price_inputs(), self.price,
+                        api_visibility="private", queue=False)
+
+        # The tab the page opens on shows its presets at once; another tab's are built when
+        # the page first opens it (ui/weight.py): each is a dataset holding the config of
+        # every input of its tab, in every page's config.
+        if self.mode == next(iter(catalog.MODES)):
+            show()
+        else:
+            on_first_open(tab)(show)
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""

@@ -1,11 +1,16 @@
 """What a page costs: the bytes of the app's config in its HTML, and the server's work for
-each new session. All but `on_first_open` lean on Gradio internals, checked on each
-Gradio upgrade (see the README's "How it works").
+each new session. All but `on_first_open` and `inspected_once` lean on Gradio internals,
+checked on each Gradio upgrade (see the README's "How it works").
 
 - Gradio embeds its whole config in the page, each component with three JSON schemas of
-  its value (`api_info`, `api_info_as_input`, `api_info_as_output`). The page never reads
-  them (the API page fetches `/gradio_api/info` on its own); gradio_client does, from
-  `/config`, to know which values are files. So they leave the HTML only.
+  its value (`api_info`, `api_info_as_input`, `api_info_as_output`), its class id, the
+  API's examples; each event with every option, set or not. The page never reads the
+  schemas (the API page fetches `/gradio_api/info` on its own), nor the class id of a
+  built-in component (it finds it by type), nor an option left unset, which its JS reads
+  as set-or-not (checked in the built JS under gradio/templates/frontend: `cancel(e)`
+  tests `e`, `show_progress_on||null`, `trigger_after!==void 0`, the API page's
+  `api_visibility==="public"`...). gradio_client reads them all, from `/config`. So they
+  leave the HTML only.
 - Gradio compresses what it serves by the name's extension (.js, .json, ...): the page
   itself (`/`, 320 KB) and `/config` have none, so they went out whole.
 - Around every event Gradio tries `import matplotlib` twice; where it is not installed,
@@ -13,12 +18,20 @@ Gradio upgrade (see the README's "How it works").
 - A new session's first event makes Gradio build the config of every block once more
   (`SessionState.config_values`), kept for deep links, which this app does not offer:
   25 ms of CPU per visitor, and more for each event's inputs and outputs. Not here.
+- Gradio's queue looks for work every 1 ms and for gr.Progress updates every 10 ms
+  (`Queue.sleep_when_free`, `progress_update_sleep_when_free`), idle or not: 60-70 ms of
+  CPU a second on a server nobody uses, charged in the benchmark to each new session.
+- Before every call Gradio reads the handler's signature and evaluates its type hints,
+  strings under `from __future__ import annotations`: `inspected_once` does it once.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,10 +42,53 @@ from starlette.middleware import Middleware
 from starlette.types import Scope
 
 _SCHEMAS = ("api_info", "api_info_as_input", "api_info_as_output")
+# Keys of a component's config that Gradio's page (its built JS under
+# gradio/templates/frontend) never reads: the API's schemas and examples, the class id it
+# needs only for custom components (it finds a built-in one by its type), what a re-render
+# keeps, the upload's delete hook.
+_UNREAD_COMPONENT_KEYS = frozenset({*_SCHEMAS, "component_class_id", "example_inputs",
+                                    "skip_api"})
+_UNREAD_PROPS = frozenset({"preserved_by_key", "delete_callback"})
+# An event's keys the page reads only as "set or not" (or never), each with the value
+# Gradio writes when it is not: left out, the page reads the same. What the page compares
+# with a value of its own (trigger_mode, connection, show_progress, queue, api_name...),
+# and `types`, which its client indexes, stay whole.
+_DEFAULT_DEPENDENCY_KEYS: dict[str, Any] = {
+    "api_description": None, "scroll_to_output": False, "show_progress_on": None,
+    "batch": False, "cancels": [], "trigger_after": None, "trigger_only_on_success": False,
+    "trigger_only_on_failure": False, "api_visibility": "private", "rendered_in": None,
+    "render_id": None, "time_limit": None, "event_specific_args": None,
+    "component_prop_inputs": [], "js_implementation": None, "js": None,
+    "backend_fn": False}
+_UNREAD_DEPENDENCY_KEYS = frozenset({"max_batch_size", "collects_event_data",
+                                     "stream_every"})
+
+
+def _page_component(component: dict[str, Any]) -> dict[str, Any]:
+    light = {k: v for k, v in component.items() if k not in _UNREAD_COMPONENT_KEYS}
+    props = light.get("props")
+    if isinstance(props, dict):
+        # `visible` left out is read as True.
+        light["props"] = {k: v for k, v in props.items() if k not in _UNREAD_PROPS
+                          and not (k == "visible" and v is True)}
+    return light
+
+
+def _page_dependency(dependency: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dependency.items() if k not in _UNREAD_DEPENDENCY_KEYS
+            and not (k in _DEFAULT_DEPENDENCY_KEYS and v == _DEFAULT_DEPENDENCY_KEYS[k]
+                     and type(v) is type(_DEFAULT_DEPENDENCY_KEYS[k]))}
+
+
+def page_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The app's config as the page gets it in its HTML: what the page reads, nothing
+    more. `/config` stays whole, for gradio_client."""
+    return {**config, "components": [_page_component(c) for c in config["components"]],
+            "dependencies": [_page_dependency(d) for d in config["dependencies"]]}
 
 
 def lighter_pages() -> None:
-    """The config in a page's HTML without the schemas no page reads. Idempotent."""
+    """The config in a page's HTML without what no page reads. Idempotent."""
     filters = routes.templates.env.filters
     original = filters["toorjson"]
     if getattr(original, "lighter", False):
@@ -40,9 +96,7 @@ def lighter_pages() -> None:
 
     def toorjson(value: Any) -> Any:
         if isinstance(value, dict) and "components" in value and "dependencies" in value:
-            value = {**value, "components": [
-                {k: v for k, v in component.items() if k not in _SCHEMAS}
-                for component in value["components"]]}
+            value = page_config(value)
         return original(value)
 
     toorjson.lighter = True  # type: ignore[attr-defined]
@@ -85,6 +139,38 @@ def no_matplotlib_search() -> None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]
 
 
+# How often Gradio's queue looks for an event to start while it has none (or no free
+# worker): every 1 ms as it comes, 50-65 ms of CPU each second on an idle server, which a
+# new session's first event paid most of. An event now waits at most this much to start.
+QUEUE_POLL_S = 0.01
+# How often it looks for gr.Progress updates to send (every 10 ms as it comes): this app
+# has none, its jobs' progress is their own events.
+PROGRESS_POLL_S = 0.5
+
+
+def quiet_queue(demo: gr.Blocks) -> None:
+    """After `demo.queue(...)`, which makes the queue: it polls less often."""
+    queue = demo._queue
+    queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_POLL_S)
+    queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free,
+                                                PROGRESS_POLL_S)
+
+
+def inspected_once(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as Gradio inspects it before every call, its signature and type hints worked
+    out once: under `from __future__ import annotations` each hint is a string that
+    `typing.get_type_hints` evaluates anew each time (a fifth of a page's arrival)."""
+    hints = typing.get_type_hints(fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    call.__annotations__ = hints
+    return call
+
+
 # The page and the API descriptions: all JSON and HTML, read by every visitor and client.
 _PAGES = frozenset({"/", "/config", "/gradio_api/info"})
 
@@ -103,15 +189,16 @@ def compressed_pages() -> Middleware:
 
 def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = ()
                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Decorates what builds a folded accordion's or a tab's contents (components and
-    their events), to be called inside it: they are built for a page when it first opens
-    the block, not in every page's config. The builder gets the values of `inputs` then
-    (no request: what depends on the person is an event's work). Built once per page;
-    each page's copy is its own, so the builder keeps its components in locals."""
+    """Decorates what builds the contents of a folded accordion or a tab the page does not
+    open on (components and their events), to be called inside it: they are built for a
+    page when it first opens the accordion or selects the tab, not in every page's config.
+    The builder gets the values of `inputs` then (no request: what depends on the person
+    is an event's work). Built once per page; each page's copy is its own, so the builder
+    keeps its components in locals."""
     opened = gr.State(False)
+    shown = block.expand if isinstance(block, gr.Accordion) else block.select
     # Queued: a State's change reaches the page only from a queued event.
-    trigger = block.expand if isinstance(block, gr.Accordion) else block.select
-    trigger(lambda: True, None, opened, api_visibility="private", show_progress="hidden")
+    shown(lambda: True, None, opened, api_visibility="private", show_progress="hidden")
 
     def decorate(build: Callable[..., None]) -> Callable[..., None]:
         # A State's change fires only when its value changes: the first opening.
