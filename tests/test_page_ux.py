@@ -124,6 +124,31 @@ def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-un
         page.context.close()
 
 
+def test_a_reload_with_jobs_in_two_tabs_brings_both_back(  # type: ignore[no-untyped-def]
+        page, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=3, queue_step=1.0, run_time=6.0)
+    prompt(page, "text-to-video", "the older one: a lantern at dusk")
+    page.locator("#text-to-video-run").click()
+    page.locator("#text-to-video-status").get_by_text("Queued").wait_for(timeout=30_000)
+    click_tab(page, "Image to video")
+    upload(page, "#image-to-video-image_url", MEDIA / "sailboat.jpg")
+    prompt(page, "image-to-video", "the newer one: the boat turns")
+    page.locator("#image-to-video-run").click()
+    page.locator("#image-to-video-status").get_by_text("Queued").wait_for(timeout=30_000)
+    page.reload()
+    # The newest job's tab opens; the older job is back in its own tab, followed too.
+    expect(field(page, "image-to-video", "prompt")).to_have_value(
+        "the newer one: the boat turns", timeout=30_000)
+    click_tab(page, "Text to video")
+    expect(field(page, "text-to-video", "prompt")).to_have_value(
+        "the older one: a lantern at dusk", timeout=15_000)
+    expect(page.locator("#text-to-video-stop")).to_be_enabled()
+    playing(page, "#text-to-video-result video", 60_000)
+    click_tab(page, "Image to video")
+    playing(page, "#image-to-video-result video", 60_000)
+    assert fakefal.count("submit") == 2
+
+
 def test_switching_version_keeps_what_the_new_version_accepts(page) -> None:  # type: ignore[no-untyped-def]
     mode = "text-to-video"
     page.locator(f"#{mode}-version").get_by_label("v2.5", exact=True).check()

@@ -126,10 +126,11 @@ class IdentityBar:
         kept, identity = arrive(self.app, request, profile, visitor)
         running = [r for r in self.app.history.seen_by(identity, limit=50)
                    if r.status in UNFINISHED and r.owner == identity.owner]
-        # The newest running job goes back to its tab: its mode's timer starts. The others
-        # get their interval as it is, a plain value: nothing is built, nothing ticks.
-        newest = running[0].mode if running else None
-        resumed = [gr.Timer(active=True) if mode == newest else timer.value
+        # Each mode with a running job gets it back in its tab: that mode's timer starts
+        # (the newest job's tab is the one that opens). The others get their interval as
+        # it is, a plain value: nothing is built, nothing ticks.
+        modes = {r.mode for r in running}
+        resumed = [gr.Timer(active=True) if mode in modes else timer.value
                    for mode, timer in self.resume.items()]
         afresh = [gr.Button(visible=not identity.logged_in)] if self._per_person else []
         return (kept if kept != visitor else gr.skip(), introduce(identity, len(running)),

@@ -380,17 +380,19 @@ class ModeTab:
 
     def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
                  ) -> list[Any]:
-        """The form of the person's newest running job of this mode, as it was sent."""
+        """The form of the person's newest running job of this mode, as it was sent; this
+        tab opens if that job is the newest of all they have running."""
         identity = who(self.app, request, profile, visitor)
         running = [r for r in self.app.history.seen_by(identity, limit=50)
-                   if r.mode == self.mode and r.status in UNFINISHED
-                   and r.owner == identity.owner]
-        if not running:  # it ended in the moment since the page arrived
+                   if r.status in UNFINISHED and r.owner == identity.owner]
+        mine = [r for r in running if r.mode == self.mode]
+        if not mine:  # it ended in the moment since the page arrived
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
-        record = running[0]
-        return [gr.Tabs(selected=self.mode), gr.Timer(active=False),
-                *self.fill(record.version, record.form), record.id]
+        record = mine[0]
+        opened = gr.Tabs(selected=self.mode) if record is running[0] else gr.skip()
+        return [opened, gr.Timer(active=False), *self.fill(record.version, record.form),
+                record.id]
 
     async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
         record = self.app.history.get(job_id) if job_id else None
