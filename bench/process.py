@@ -50,6 +50,16 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User and system CPU of a process so far; with `children`, also of its children that
+    ended and were waited for (PostgreSQL's finished backends)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory(fake: Fake, work: Path, jobs: int) -> Row:
     fake.reset()
     fake.script(queue_positions=0, run_time=1.0)
