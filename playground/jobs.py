@@ -233,9 +233,11 @@ class JobManager:
         """Refuses (OverBudget) jobs of `usd` together that the day's budgets cannot take,
         for jobs that would run on the server's key; holds nothing: each job still holds
         its own price as it starts."""
-        _, key_source, release = self._choose_backend(session_key, logged_in)
-        release()
-        if key_source != "server" or not self.budgets.any:
+        if session_key or not self.budgets.any:  # a pasted key wins: no budget holds it
+            return
+        # Without a pasted key the choice opens nothing (the server's key, or the preview).
+        _, key_source, _ = self._choose_backend(None, logged_in)
+        if key_source != "server":
             return
 
         def check() -> None:

@@ -25,7 +25,7 @@ from ui.refusals import PROBLEM, quiet_error, refusal_line
 from ui.render import View
 from ui.text import plain, text_view
 from ui.variations import merged
-from ui.videos import Video, download_name
+from ui.videos import download_name, video_src
 from ui.weight import on_first_open
 from ui.widgets import widget_for
 
@@ -292,7 +292,7 @@ def cell_html(cell: compare.Cell, job: Job | LimitReached, view: View) -> str:
         return f"{head}<p><b>Not started</b>: {plain(str(job))}</p>"
     parts = [head, f"<p>{view.status_line()}</p>"]
     if view.video:
-        src = f"gradio_api/file=videos/{Video.of(view.video).name}"  # type: ignore[union-attr]
+        src = video_src(job.record.id)
         name = download_name(job.record.endpoint, job.record.seed)
         parts.append(f'<video src="{src}" controls muted loop playsinline preload="metadata">'
                      "</video>")

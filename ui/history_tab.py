@@ -25,7 +25,7 @@ from ui.render import View
 from ui.spending import spend_line
 from ui.text import plain, text_view
 from ui.uploads import hand_over
-from ui.videos import Video
+from ui.videos import Video, video_src
 
 COLUMNS = ["When", "Mode", "Version", "Status", "Prompt", "Seed", "Request id", "Job"]
 TICK = 3.0  # seconds between refreshes of the table while one of the person's jobs runs
@@ -89,7 +89,7 @@ def cards_html(records: list[JobRecord], team: bool = False) -> str:
         return '<p class="job-cards-empty">No jobs yet: what you generate lands here.</p>'
     cards = []
     for r in records:
-        thumb = (f'<video data-src="{API_PREFIX.lstrip("/")}/file=videos/{r.id}.mp4#t=0.1" '
+        thumb = (f'<video data-src="{video_src(r.id)}#t=0.1" '
                  'preload="metadata" muted playsinline></video>' if r.video and not r.removed
                  else f'<div class="no-video">{plain(r.status)}</div>')
         by = f"{plain(r.owner_name or 'you')} · " if team else ""

@@ -34,6 +34,7 @@ from playground.errors import InputError, LimitReached
 from playground.people import client_address, person, trusted_networks
 from playground.service import Playground
 from ui.identity import who
+from ui.videos import video_src
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -237,7 +238,7 @@ def _own_url(request: Any, job_id: str) -> str:
     raw = getattr(request, "request", None) or request
     path = raw.url.path
     root = get_root_url(raw, path[path.find(API_PREFIX):] if API_PREFIX in path else "/", None)
-    return f"{root}{API_PREFIX}/file=videos/{job_id}.mp4"
+    return f"{root}/{video_src(job_id)}"
 
 
 def add_tools(app: Playground, demo: gr.Blocks) -> None:

@@ -23,7 +23,7 @@ from ui.keys import key_for
 from ui.refusals import quiet_error, refusal_line
 from ui.render import View
 from ui.text import plain, text_view
-from ui.videos import Video, download_name
+from ui.videos import download_name, video_src
 from ui.weight import on_first_open
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def cell(job: Job, view: View) -> str:
     status = f"seed {job.record.seed} · {view.status_line()}"
     if not view.video:
         return f"<p>{status}</p>"
-    src = f"gradio_api/file=videos/{Video.of(view.video).name}"  # type: ignore[union-attr]
+    src = video_src(job.record.id)
     name = download_name(job.record.endpoint, job.record.seed)
     return (f"<p>{status}</p><video src=\"{src}\" controls muted playsinline "
             f"preload=\"metadata\" style=\"width:100%\"></video>"

@@ -146,6 +146,12 @@ def file_route_path(route: str) -> str | None:
     return match["path"] if match else None
 
 
+def video_src(job_id: str) -> str:
+    """A job's video as a page asks for it, relative to the page: by job id, which the
+    route serves to the job's owner (or a share link's holder) only."""
+    return f"{API_PREFIX.lstrip('/')}/file=videos/{job_id}.mp4"
+
+
 def download_name(endpoint_id: str, seed: int | None) -> str:
     """What a saved video is called: `pika-v2-2-text-to-video-seed-1234.mp4` for a job of
     fal-ai/pika/v2.2/text-to-video. Only its name: the URL keeps the job id, by which the
