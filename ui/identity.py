@@ -76,8 +76,8 @@ def introduce(identity: Identity, running: int) -> str:
         text += (" · your history is kept for this browser only (clearing its site data "
                  "loses it)")
     if running:
-        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: the newest is "
-                 "followed in its tab, the History tab follows each")
+        text += (f" · <b>{running} job{'s' * (running > 1)} running</b>: each tab "
+                 "follows its newest, the History tab follows each")
     return text
 
 
