@@ -39,7 +39,7 @@ postgres:
 test: setup-test browser postgres
 	$(VENV)/bin/ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 	$(PY) -m bench --smoke
 
 bench: setup-test postgres

@@ -141,7 +141,8 @@ def test_start_afresh_is_a_new_visitor(browser, offline_app) -> None:  # type: i
 
 def test_after_a_reload_a_running_job_is_followed_live_from_the_history(
         browser, app, fakefal) -> None:  # type: ignore[no-untyped-def]
-    fakefal.script(queue_positions=2, queue_step=1.0, run_time=4.0)
+    # Long enough to be still running after a reload and a click on a busy machine.
+    fakefal.script(queue_positions=2, queue_step=1.0, run_time=10.0)
     page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     try:
         page.goto(app.url)
