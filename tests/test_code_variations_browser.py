@@ -41,7 +41,7 @@ def page(browser: Any, app: RunningApp) -> Iterator[Any]:
 def copied(page: Any, block: str) -> str:
     """What the copy button of the code block `block` puts on the clipboard."""
     page.evaluate("navigator.clipboard.writeText('')")
-    page.locator(f"#{block} button[aria-label=Copy]").click()
+    page.locator(f"#{block} button.copy_code_button").click()
     page.wait_for_function("async () => (await navigator.clipboard.readText()) !== ''",
                            timeout=10_000)
     return str(page.evaluate("navigator.clipboard.readText()"))

@@ -98,8 +98,9 @@ def test_four_versions_side_by_side_one_failing_the_others_land(
     cell(page, 2).get_by_role("button", name="Code").click()
     note = page.locator("#compare-code-note")
     expect(note).to_contain_text("v2.2", timeout=15_000)
-    python = page.locator("#compare-code-python").inner_text()
-    assert "fal-ai/pika/v2.2/text-to-video" in python and str(seeds.pop()) in python
+    python = page.locator("#compare-code-python")
+    expect(python).to_contain_text("fal-ai/pika/v2.2/text-to-video", timeout=15_000)
+    assert str(seeds.pop()) in python.inner_text()
 
     # Shared: a link that opens it for anyone.
     cell(page, 1).get_by_role("button", name="Share").click()

@@ -1,6 +1,10 @@
 """A closed "Code" accordion: the request as Python, JavaScript and cURL, each with a copy
 button (playground/snippets.py writes them).
 
+Each is a Markdown code block, highlighted, with the copy button Gradio gives every code
+block: gr.Code would bring CodeMirror (380 KiB of script) into every page that holds
+one, for text nobody edits.
+
 In a mode tab it shows the form as it is when opened (or on "From the form"), or the
 tab's last job as it was sent ("From the last job"); in the History, the selected job.
 Nothing is computed until someone opens it or asks: no event on each keystroke, nothing
@@ -9,6 +13,7 @@ more in a run's page updates.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,6 +40,17 @@ LANGUAGES = (("python", "Python (fal-client)", "python"),
 KEY_NOTE = "Each reads your key from <code>FAL_KEY</code>."
 
 
+def code_block(label: str, language: str, text: str) -> str:
+    """`text` as a Markdown code block under its label, shown exactly as it is: its fence
+    is longer than any run of backticks in it (a prompt may hold some), and nothing inside
+    a code block is read as Markdown or HTML. Nothing at all without text."""
+    if not text:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"**{label}**\n\n{fence}{language}\n{text}\n{fence}"
+
+
 class CodeView:
     """The accordion and its three code blocks; `show` fills them."""
 
@@ -56,11 +72,11 @@ class CodeView:
         """The note and the three blocks, holding `shown` (as `show` gives it)."""
         note, *texts = shown or ["", "", "", ""]
         self.note = text_view(note, elem_id=f"{self.prefix}-code-note")
+        # No LaTeX: a `$` in a prompt is a dollar sign.
         self.blocks = {
-            name: gr.Code(text, language=language, label=label,  # type: ignore[arg-type]
-                          interactive=False, buttons=["copy"], lines=4, max_lines=16,
-                          elem_id=f"{self.prefix}-code-{name}")
-            for (name, label, language), text in zip(LANGUAGES, texts, strict=True)}
+            name: gr.Markdown(text, label=label, latex_delimiters=[],
+                              elem_id=f"{self.prefix}-code-{name}")
+            for (name, label, _), text in zip(LANGUAGES, texts, strict=True)}
 
     def outputs(self) -> list[Any]:
         return [self.note, *self.blocks.values()]
@@ -70,7 +86,8 @@ class CodeView:
         """The note (HTML: every value from a person goes in through `plain`) and the
         three blocks, empty when there is no code to show."""
         texts = code.as_dict() if code else {}
-        return [note, *(texts.get(name, "") for name, _, _ in LANGUAGES)]
+        return [note, *(code_block(label, language, texts.get(name, ""))
+                        for name, label, language in LANGUAGES)]
 
 
 def _files_line(code: snippets.Snippets) -> str:
