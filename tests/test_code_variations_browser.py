@@ -24,7 +24,8 @@ from tests.waiting import wait_for
 pytestmark = [pytest.mark.browser, needs_chromium]
 LANGUAGES = ("python", "javascript", "curl")
 MOST_RUN = 4  # what Variations runs unless told otherwise
-TYPED = "a 'paper' boat $(touch pwned) \"on\" a rainy street"
+# Shell, Markdown and HTML all at once: each must reach the clipboard as typed.
+TYPED = "a 'paper' boat $(touch pwned) \"on\" ```a``` <b>rainy</b> $x$ street"
 
 
 @pytest.fixture
