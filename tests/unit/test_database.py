@@ -1,6 +1,6 @@
-"""The history's database and job leases, on SQLite: what a replica may write, what it may
-take over, how an old history is migrated, and that the PostgreSQL URL's password stays
-out of the logs."""
+"""The history's database and job leases, on SQLite and PostgreSQL: what a replica may write,
+what it may take over, what a lease counts and gives back, how an old history is migrated,
+and that the PostgreSQL URL's password stays out of the logs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from playground.database import SQLite, connect
+from playground.database import Database, SQLite, connect
+from playground.errors import LimitReached
 from playground.history import History, JobRecord
 from playground.leases import Leases
 from playground.limits import Allowance
@@ -23,8 +24,8 @@ def job(job_id: str, status: str = "queued") -> JobRecord:
                      request_id=f"req-{job_id}")
 
 
-def test_a_replica_writes_a_job_only_while_it_holds_its_lease(tmp_path: Path) -> None:
-    history = History(tmp_path / "history.sqlite3")
+def test_a_replica_writes_a_job_only_while_it_holds_its_lease(database: Database) -> None:
+    history = History(database)
     now = [1000.0]
     a = Leases(history.db, seconds=10, holder="a", clock=lambda: now[0])
     b = Leases(history.db, seconds=10, holder="b", clock=lambda: now[0])
@@ -41,6 +42,35 @@ def test_a_replica_writes_a_job_only_while_it_holds_its_lease(tmp_path: Path) ->
     assert history.save(job("j1", "done"), holder="b")
     b.release("j1")
     assert b.orphans() == [] and history.db.query("SELECT COUNT(*) FROM leases") == [(0,)]
+
+
+def test_a_lease_and_the_names_it_counts_are_given_back_by_its_holder_only(
+        database: Database) -> None:
+    History(database)
+    now = [1000.0]
+    a = Leases(database, seconds=10, holder="a", clock=lambda: now[0])
+    b = Leases(database, seconds=10, holder="b", clock=lambda: now[0])
+    allowance = Allowance(max_jobs=3, per_person=2, waiting_per_person=1, leases=a)
+    ada = Person(("visitor:ada", "address:10.0.0.1"))
+    assert allowance.take(ada, "j1") and allowance.take(ada, "j2")
+    assert not allowance.take(ada, "j3")  # her third waits its turn
+    with pytest.raises(LimitReached, match="limit of 3 jobs"):
+        allowance.take(Person(("visitor:bob",)), "j4")
+    assert allowance.in_flight == 3
+
+    def names() -> int:
+        return int(database.query("SELECT COUNT(*) FROM lease_names")[0][0])
+
+    assert names() == 6  # two names for each of her three; Bob's went with his refusal
+    b.release("j1")  # not b's to give back
+    assert allowance.in_flight == 3 and names() == 6
+    a.release("j1")
+    assert allowance.in_flight == 2 and names() == 4
+    assert allowance.take(Person(("visitor:bob",)), "j4")  # the place is free again
+    now[0] += 11
+    assert b.claim("j2") and names() == 3  # an adopted job counts toward no person
+    a.release("j2")  # a lost it: its word changes nothing
+    assert allowance.in_flight == 1 and names() == 3
 
 
 def test_an_older_history_gains_the_new_columns_and_tables(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 
 from playground.backends import Backend, Submission
 from playground.catalog import Endpoint
+from playground.database import Database
 from playground.errors import FalError, InputError
 from playground.events import Done, Event, Failed, Queued, Running, Stage
 from playground.history import History
@@ -62,10 +63,9 @@ class MemoryBackend:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    history = History(tmp_path / "history.sqlite3")
-    yield history
-    history.close()
+def history(database: Database) -> History:
+    """On SQLite and on PostgreSQL (tests/unit/conftest.py)."""
+    return History(database)
 
 
 def manager_for(backend: Backend, history: History, data_dir: Path) -> JobManager:
