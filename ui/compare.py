@@ -114,7 +114,10 @@ class CompareTab:
                         stop = gr.Button("Stop all", variant="stop", elem_id="compare-stop")
                         play = gr.Button("Play all", elem_id="compare-play")
             with gr.Column(scale=7):
-                status = text_view("", label="Status", elem_id="compare-status")
+                # Before a run, what this column will hold (it is otherwise empty).
+                status = text_view("The videos appear here side by side, each with its "
+                                   "version, seed, price and status.", label="Status",
+                                   elem_id="compare-status")
                 with gr.Row(elem_classes=["compare-grid"], elem_id="compare-grid"):
                     cells = [gr.HTML("", js_on_load=CELL_JS, label=f"Video {i + 1}",
                                      elem_classes=["as-typed", "job-status", "compare-cell"],
