@@ -275,6 +275,11 @@ def versions(mode: str) -> list[Endpoint]:
     return [e for e in _current if e.mode == mode]
 
 
+def fields(mode: str) -> list[str]:
+    """Every field any version of `mode` takes, each once, in the order they first come."""
+    return list(dict.fromkeys(n for e in versions(mode) for n in e.properties))
+
+
 def lookup(mode: str, version: str) -> Endpoint:
     for endpoint in versions(mode):
         if endpoint.version == version:

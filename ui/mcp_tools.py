@@ -44,13 +44,6 @@ def tool_name(mode: str) -> str:
     return mode.replace("-", "_")
 
 
-def _fields(mode: str) -> list[str]:
-    names: list[str] = []
-    for endpoint in catalog.versions(mode):
-        names += [n for n in endpoint.properties if n not in names]
-    return names
-
-
 def _required(mode: str, name: str) -> bool:
     return all(name in e.required for e in catalog.versions(mode))
 
@@ -177,7 +170,7 @@ def make_tool(app: Playground, mode: str) -> Any:
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     # Required fields first (a Python signature wants them so), then the version, then the
     # rest, each left out meaning the chosen version's own default.
-    fields = _fields(mode)
+    fields = catalog.fields(mode)
     parameters = [inspect.Parameter(n, kind, annotation=_annotation(mode, n))
                   for n in fields if _required(mode, n)]
     parameters.append(inspect.Parameter("version", kind, default=versions[0],

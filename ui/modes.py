@@ -122,9 +122,7 @@ class ModeTab:
         self.endpoints = catalog.versions(mode)
         self.key_state = key_state
         self.visitor = visitor
-        names: list[str] = []
-        for endpoint in self.endpoints:
-            names += [n for n in endpoint.properties if n not in names and n != "transitions"]
+        names = [n for n in catalog.fields(mode) if n != "transitions"]  # rows of their own
         self.names = sorted(names, key=lambda n: FIELD_ORDER.index(n) if n in FIELD_ORDER
                             else len(FIELD_ORDER))
         self.keyframes = any("transitions" in e.properties for e in self.endpoints)
