@@ -1,7 +1,7 @@
 """Compare (issue 14, item 2) in a real Chromium against the fake fal cloud: one prompt
 across four versions, one of which fails at fal while the others land; the total price
 before running; Play all; a cell remixed, shared and shown as code; refusals that cost
-nothing; Stop all; a phone.
+nothing; Stop all; a phone; a reload mid-grid.
 """
 
 from __future__ import annotations
@@ -178,6 +178,40 @@ def test_image_to_video_two_versions_two_seeds_on_a_phone_then_stop_all(
         assert all(b["image_url"] for b in bodies)
     finally:
         page.context.close()
+
+
+def test_a_reload_mid_grid_brings_the_grid_back_and_follows_it(
+        browser: Any, app: RunningApp, fakefal: FakeFal) -> None:
+    fakefal.script(queue_positions=2, queue_step=1.0, run_time=8.0)
+    page = open_compare(browser, app)
+    other = open_compare(browser, app)  # another browser: its own last grid, none
+    try:
+        versions = page.locator("#compare-versions")
+        for version in ("v2.1", "v2 Turbo"):
+            versions.get_by_label(version, exact=True).uncheck()
+        page.locator("#compare-prompt textarea").fill("back after a reload")
+        page.locator("#compare-run").click()
+        for n in (1, 2):
+            expect(cell(page, n)).to_contain_text("Queued at fal", timeout=30_000)
+        page.reload()
+        page.get_by_role("tab", name="Compare").click()
+        status = page.locator("#compare-status")
+        expect(status).to_contain_text(re.compile(r"Your last comparison: 2 videos, [12] still "
+                                                  r"running"), timeout=15_000)
+        urls = [playing(page, f"#compare-cell-{n} video") for n in (1, 2)]
+        assert len(set(urls)) == 2
+        for n, version in ((1, "v2.5"), (2, "v2.2")):
+            expect(cell(page, n)).to_contain_text(version)
+        assert fakefal.count("submit") == 2  # followed again, never sent again
+
+        other.reload()
+        other.get_by_role("tab", name="Compare").click()
+        expect(other.locator("#compare-status")).to_contain_text("The videos appear here")
+        assert "back after a reload" not in other.content()
+        assert other.locator("#compare-grid video").count() == 0
+    finally:
+        page.context.close()
+        other.context.close()
 
 
 def test_a_grid_killed_mid_run_lands_whole_after_a_restart(

@@ -16,6 +16,7 @@ import gradio as gr
 
 from playground import catalog, compare
 from playground.errors import InputError, LimitReached, OverBudget, StorageFull
+from playground.history import UNFINISHED, JobRecord
 from playground.jobs import Job
 from ui.code_view import LANGUAGES, CodeView, job_code
 from ui.identity import who
@@ -52,6 +53,9 @@ FIELDS = ("mode", "versions", "seeds", "image_url", "prompt", "negative_prompt",
           "resolution", "duration")
 RESOLUTIONS = ["720p", "1080p"]  # what every version of both modes takes
 DURATIONS = ["5", "10"]
+# The page's last grid, kept in the browser so that a reload finds it again (its jobs run
+# on regardless). Only job ids: each is checked to be the person's before it is shown.
+GRID_STORAGE = ("pika-compare-grid", "pika-playground-compare-grid")
 
 
 class CompareTab:
@@ -64,16 +68,18 @@ class CompareTab:
 
     def build(self) -> None:
         with gr.Tab("Compare", id="compare") as tab:
+            key, secret = GRID_STORAGE
+            self.grid = gr.BrowserState([], storage_key=key, secret=secret)
             # Built for a page when it first opens the tab (ui/weight.py): a page that never
             # compares carries none of it.
-            on_first_open(tab)(self._contents)
+            on_first_open(tab, [self.grid])(self._contents)
 
     def wire(self, history: HistoryTab) -> None:
         """The History's Remix and share, used by the cells (built later, per page)."""
         self.history = history
 
-    def _contents(self) -> None:
-        jobs = gr.State([])  # the grid's job ids, for Stop all
+    def _contents(self, grid: Any) -> None:
+        jobs = gr.State([])  # the grid's running job ids, for Stop all
         gr.Markdown("One prompt across model versions and seeds, side by side. Each video "
                     "is a job of its own, priced as one run, in the History like any other.")
         mode = compare.MODES[0]
@@ -137,8 +143,12 @@ class CompareTab:
             widget.change(self.price_line, priced, price, api_visibility="private",
                           queue=False)
         run.click(self.run, [*(w[n] for n in FIELDS), self.key_state, self.visitor],
-                  [status, jobs, *(w[n] for n in FIELDS), *cells], api_visibility="private",
-                  show_progress="hidden")
+                  [status, jobs, *(w[n] for n in FIELDS), *cells, self.grid],
+                  api_visibility="private", show_progress="hidden")
+        # The last grid, back after a reload: one tick, then it follows what still runs.
+        back = gr.Timer(0.1, active=bool(grid))
+        back.tick(self.restore, [self.grid, self.visitor], [back, status, jobs, *cells],
+                  api_visibility="private", show_progress="hidden", trigger_mode="once")
         stop.click(self.stop, [jobs, self.visitor], status, api_visibility="private",
                    concurrency_limit=None)
         play.click(None, None, None, js=PLAY_ALL_JS)
@@ -199,32 +209,43 @@ class CompareTab:
                      else "Budget reached" if isinstance(exc, OverBudget) else "Busy")
             yield self._refused(title, str(exc), None)
             raise quiet_error(str(exc), title) from None
-        running = [j for j in jobs if isinstance(j, Job)]
-        views = [View() for _ in jobs]
-        shown: list[str | None] = [None] * compare.MAX_CELLS
+        started = [j.record.id for j in jobs if isinstance(j, Job)]
+        said = f"{len(started)} of {len(jobs)} started · {_sum(cells)}"
+        first = True
+        async for changed in grid_updates(self.app, cells, [j.record if isinstance(j, Job)
+                                                            else j for j in jobs]):
+            # The first update says how the grid started, and keeps it for Stop all and
+            # for the page's return after a reload.
+            yield ([f"<b>{plain(said)}</b>", started, *_marks(None), *changed, started]
+                   if first else
+                   [gr.skip(), gr.skip(), *[gr.skip()] * len(FIELDS), *changed, gr.skip()])
+            first = False
 
-        def update(first: bool = False) -> list[Any]:
-            html = [cell_html(cells[i], jobs[i], views[i]) if i < len(jobs) else ""
-                    for i in range(compare.MAX_CELLS)]
-            # A cell whose video is showing is left alone: setting it again restarts it.
-            changed = [gr.skip() if h == shown[i] else h for i, h in enumerate(html)]
-            shown[:] = html
-            if not first:
-                return [gr.skip(), gr.skip(), *[gr.skip()] * len(FIELDS), *changed]
-            said = f"{len(running)} of {len(jobs)} started · {_sum(cells)}"
-            return [f"<b>{plain(said)}</b>", [j.record.id for j in running],
-                    *_marks(None), *changed]
-
-        yield update(first=True)
-        index = [i for i, j in enumerate(jobs) if isinstance(j, Job)]
-        async for i, event in merged(running, self.app):
-            views[index[i]].apply(event)
-            yield update()
+    async def restore(self, grid: Any, visitor: Any, request: gr.Request,
+                      profile: gr.OAuthProfile | None) -> AsyncIterator[list[Any]]:
+        """The page's last grid, as far as its jobs are the person's: each cell as it is
+        now, then the ones still running followed to their end."""
+        owner = who(self.app, request, profile, visitor).owner
+        ids = [i for i in grid if isinstance(i, str)] if isinstance(grid, list) else []
+        records = [r for r in map(self.app.history.get, ids[:compare.MAX_CELLS])
+                   if r is not None and r.owner == owner and r.mode in compare.MODES]
+        cells = [compare.Cell(r.version, r.seed or 0, r.form,
+                              catalog.job_price(catalog.known(r.mode, r.version), r.arguments))
+                 for r in records]
+        running = [r.id for r in records if r.status in UNFINISHED]
+        said = (f"<b>Your last comparison</b>: {len(records)} video"
+                f"{'s' * (len(records) != 1)}, {len(running)} still running · {_sum(cells)}"
+                if records else "")
+        first = True
+        async for changed in grid_updates(self.app, cells, list(records)):
+            yield ([gr.Timer(active=False), said or gr.skip(), running, *changed] if first else
+                   [gr.skip(), gr.skip(), gr.skip(), *changed])
+            first = False
 
     @staticmethod
     def _refused(title: str, message: str, field: str | None) -> list[Any]:
         return [refusal_line(title, message), gr.skip(), *_marks(field),
-                *[gr.skip()] * compare.MAX_CELLS]
+                *[gr.skip()] * compare.MAX_CELLS, gr.skip()]
 
     async def stop(self, job_ids: Any, visitor: Any, request: gr.Request,
                    profile: gr.OAuthProfile | None) -> str:
@@ -285,7 +306,29 @@ def _sum(cells: list[compare.Cell]) -> str:
     return f"about ${price.usd:.2f} in all" + (", some estimated" if price.estimated else "")
 
 
-def cell_html(cell: compare.Cell, job: Job | LimitReached, view: View) -> str:
+async def grid_updates(app: Any, cells: list[compare.Cell],
+                       entries: list[JobRecord | LimitReached]) -> AsyncIterator[list[Any]]:
+    """The grid's cells, at once and then as their jobs move (a job that has ended gives
+    its outcome at once): one update each time, a cell unchanged left alone, since
+    setting a playing video again restarts it."""
+    views = [View() for _ in entries]
+    shown: list[str | None] = [None] * compare.MAX_CELLS
+
+    def update() -> list[Any]:
+        html = [cell_html(cells[i], entries[i], views[i]) if i < len(entries) else ""
+                for i in range(compare.MAX_CELLS)]
+        changed = [gr.skip() if h == shown[i] else h for i, h in enumerate(html)]
+        shown[:] = html
+        return changed
+
+    yield update()
+    index = [i for i, e in enumerate(entries) if isinstance(e, JobRecord)]
+    async for i, event in merged([entries[n].id for n in index], app):  # type: ignore[union-attr]
+        views[index[i]].apply(event)
+        yield update()
+
+
+def cell_html(cell: compare.Cell, job: JobRecord | LimitReached, view: View) -> str:
     """A cell: its version, seed and price, its status (the page's clock counts on while it
     runs), then its video and buttons once it has one, and fal's logs. Every value from a
     person or from fal goes in through `plain`; job ids are our own hex."""
@@ -295,11 +338,11 @@ def cell_html(cell: compare.Cell, job: Job | LimitReached, view: View) -> str:
         return f"{head}<p><b>Not started</b>: {plain(str(job))}</p>"
     parts = [head, f"<p>{view.status_line()}</p>"]
     if view.video:
-        src = video_src(job.record.id)
-        name = download_name(job.record.endpoint, job.record.seed)
+        src = video_src(job.id)
+        name = download_name(job.endpoint, job.seed)
         parts.append(f'<video src="{src}" controls muted loop playsinline preload="metadata">'
                      "</video>")
-        job_id = job.record.id
+        job_id = job.id
         parts.append('<p class="cell-actions">' + "".join(
             f'<button type="button" data-action="{action}" data-job="{job_id}">{label}</button>'
             for action, label in (("remix", "Remix"), ("share", "Share"), ("code", "Code")))

@@ -123,7 +123,8 @@ class Variations:
 
         yield ["", *update()[1:]]  # an earlier refusal, gone
         started = [i for i, j in enumerate(jobs) if j is not None]
-        async for index, event in merged([j for j in jobs if j is not None], tab.app):
+        async for index, event in merged([j.record.id for j in jobs if j is not None],
+                                         tab.app):
             views[started[index]].apply(event)
             yield update()
 
@@ -145,18 +146,18 @@ def cell(job: Job, view: View) -> str:
             f"<p><a href=\"{src}\" download=\"{name}\">Download</a></p>")
 
 
-async def merged(jobs: list[Job], app: Playground) -> AsyncIterator[tuple[int, Any]]:
+async def merged(job_ids: list[str], app: Playground) -> AsyncIterator[tuple[int, Any]]:
     """The events of every job, as they come, each with its job's index."""
     queue: asyncio.Queue[tuple[int, Any] | None] = asyncio.Queue()
 
-    async def pump(index: int, job: Job) -> None:
+    async def pump(index: int, job_id: str) -> None:
         try:
-            async for event in app.jobs.follow(job.record.id):
+            async for event in app.jobs.follow(job_id):
                 await queue.put((index, event))
         finally:
             await queue.put(None)
 
-    tasks = [asyncio.create_task(pump(i, job)) for i, job in enumerate(jobs)]
+    tasks = [asyncio.create_task(pump(i, job_id)) for i, job_id in enumerate(job_ids)]
     try:
         ended = 0
         while ended < len(tasks):
