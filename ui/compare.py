@@ -31,6 +31,7 @@ from ui.weight import on_first_open
 from ui.widgets import widget_for
 
 if TYPE_CHECKING:
+    from playground.service import Playground
     from ui.history_tab import HistoryTab
     from ui.modes import ModeTab
 
@@ -306,7 +307,7 @@ def _sum(cells: list[compare.Cell]) -> str:
     return f"about ${price.usd:.2f} in all" + (", some estimated" if price.estimated else "")
 
 
-async def grid_updates(app: Any, cells: list[compare.Cell],
+async def grid_updates(app: Playground, cells: list[compare.Cell],
                        entries: list[JobRecord | LimitReached]) -> AsyncIterator[list[Any]]:
     """The grid's cells, at once and then as their jobs move (a job that has ended gives
     its outcome at once): one update each time, a cell unchanged left alone, since
@@ -322,9 +323,9 @@ async def grid_updates(app: Any, cells: list[compare.Cell],
         return changed
 
     yield update()
-    index = [i for i, e in enumerate(entries) if isinstance(e, JobRecord)]
-    async for i, event in merged([entries[n].id for n in index], app):  # type: ignore[union-attr]
-        views[index[i]].apply(event)
+    followed = [(i, e.id) for i, e in enumerate(entries) if isinstance(e, JobRecord)]
+    async for n, event in merged([job_id for _, job_id in followed], app):
+        views[followed[n][0]].apply(event)
         yield update()
 
 
