@@ -6,6 +6,7 @@ for each new session's first event.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import statistics
@@ -28,11 +29,15 @@ CLICKABLE = """sel => {
 PHONE = {"cpu": 4, "latency_ms": 150, "down_bytes_s": 6.4e6 / 8, "up_bytes_s": 3.2e6 / 8}
 
 
-def embedded_config_bytes(url: str) -> int:
+def embedded_config(url: str) -> str:
     html = httpx.get(url, trust_env=False, timeout=30).raise_for_status().text
     start = html.index("window.gradio_config = ")
     end = html.index(";</script>", start)
-    return len(html[start + len("window.gradio_config = "):end].encode())
+    return html[start + len("window.gradio_config = "):end]
+
+
+def embedded_config_bytes(url: str) -> int:
+    return len(embedded_config(url).encode())
 
 
 def _interactive(browser: Any, url: str, selector: str, phone: bool) -> float:
@@ -92,8 +97,8 @@ def cpu_per_session(url: str, pid: int, trigger: str, sessions: int) -> float:
 
 
 def component_types(url: str) -> list[str]:
-    config = httpx.get(f"{url}config", trust_env=False, timeout=30).raise_for_status().json()
-    return sorted({c["type"] for c in config["components"]})
+    """The types of the components a page of `url` draws (and loads the scripts of)."""
+    return sorted({c["type"] for c in json.loads(embedded_config(url))["components"]})
 
 
 def run(fake: Fake, work: Path, *, runs: int, sessions: int) -> list[Row]:
