@@ -45,17 +45,27 @@ class RawPage:
             "session_hash": self.session, "event_data": None, "trigger_id": None})
         return answer.raise_for_status().json()
 
-    def private(self, api_name: str, *data: Any, event_data: Any = None,
+    def private(self, api_name: str | int, *data: Any, event_data: Any = None,
                 query: str = "") -> tuple[bool, str]:
-        """A queued event the API hides, called as the page calls it: by its index, with
-        raw data and event data (a click on a table row names the row itself). `query`
-        is the page's own query string, which the page sends along. Returns whether it
-        succeeded, and every message it sent, as text."""
+        """A queued event the API hides, called as the page calls it: by its index (or
+        given one, as a render's events have), with raw data and event data (a click on a
+        table row names the row itself). `query` is the page's own query string, which the
+        page sends along. Returns whether it succeeded, and every message it sent, as
+        text."""
+        index = api_name if isinstance(api_name, int) else self._calls[api_name]["id"]
         joined = self.http.post(f"/gradio_api/queue/join{query}", json={
-            "data": list(data), "fn_index": self._calls[api_name]["id"],
+            "data": list(data), "fn_index": index,
             "session_hash": self.session, "event_data": event_data, "trigger_id": None})
         messages = list(self.messages(joined.raise_for_status().json()["event_id"]))
         return bool(messages[-1].get("success")), json.dumps(messages)
+
+    def render(self, api_name: str) -> list[dict[str, Any]]:
+        """A render's event, called as the page calls it: the events it built for this
+        session, which the page calls by their index."""
+        ok, said = self.private(api_name, *[None] * len(self._calls[api_name]["inputs"]))
+        assert ok, said
+        done = json.loads(said)[-1]["output"]["render_config"]
+        return list(done["dependencies"])
 
     def upload(self, path: Path) -> dict[str, Any]:
         """A file sent as the page sends one: uploaded first, then named with `meta`."""

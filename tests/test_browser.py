@@ -225,6 +225,29 @@ def test_a_remixed_image_runs_again(page) -> None:  # type: ignore[no-untyped-de
     assert "Done" in status.inner_text(), status.inner_text()
 
 
+def test_a_remix_into_a_tab_already_open_replaces_what_was_typed(page) -> None:  # type: ignore[no-untyped-def]
+    # The tab was built when it was opened; the Remix reaches its form all the same.
+    sent = "sent: a kite over the dunes"
+    page.get_by_role("tab", name="Image to video", exact=True).click()
+    FILLERS["image-to-video"](page)
+    prompt(page, "image-to-video", sent)
+    page.locator("#image-to-video-version").get_by_label("v2.2", exact=True).check()
+    page.locator("#image-to-video-run").click()
+    page.locator("#image-to-video-status").get_by_text("Done").wait_for(timeout=90_000)
+    prompt(page, "image-to-video", "typed afterwards, never sent")
+    page.locator("#image-to-video-version").get_by_label("v2.5", exact=True).check()
+
+    page.get_by_role("tab", name="History", exact=True).click()
+    page.locator("#history-table").get_by_text(sent).locator("visible=true").first.click()
+    page.locator("#history-details").get_by_text("Image to video").wait_for(timeout=15_000)
+    page.locator("#history-remix").click()
+    page.wait_for_function("t => document.querySelector('#image-to-video-prompt textarea')"
+                           ".value === t", arg=sent, timeout=15_000)
+    expect(page.locator("#image-to-video-version").get_by_label("v2.2", exact=True)
+           ).to_be_checked()
+    assert page.locator("#image-to-video-prompt").count() == 1  # one form, not a second
+
+
 def test_bad_input_is_named_in_the_page_and_nothing_runs(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="Text to video", exact=True).click()
     page.locator("#text-to-video-run").click()

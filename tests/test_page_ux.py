@@ -116,9 +116,9 @@ def test_a_reload_mid_job_reattaches_the_tab_and_its_form(  # type: ignore[no-un
         playing(page, "#image-to-video-result video", 60_000)
         status.get_by_text("Done").wait_for(timeout=15_000)
         assert page.locator("#image-to-video-info").get_by_text("seed 4321").count() == 1
-        # Two queued events more than an idle load, for every tab together: following the
-        # job, and opening its tab, which builds the tab's presets (ui/weight.py).
-        assert len(joins) == idle_joins + 2, (idle_joins, joins)
+        # Three queued events more than an idle load, for every tab together: the job
+        # found, its tab opened (which builds the tab: ui/weight.py), the job followed.
+        assert len(joins) == idle_joins + 3, (idle_joins, joins)
         assert fakefal.count("submit") == 1
     finally:
         page.context.close()

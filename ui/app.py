@@ -21,7 +21,7 @@ from ui.modes import PRESETS, ModeTab
 from ui.shared import SharedView
 from ui.text import CSS as TEXT_CSS
 from ui.videos import send_by_name
-from ui.weight import lazy_sessions, lighter_pages, no_matplotlib_search, quiet_queue
+from ui.weight import API_FORMS, lazy_sessions, lighter_pages, no_matplotlib_search, quiet_queue
 
 CSS = """
 .job-status { min-height: 2.5em; }
@@ -92,14 +92,19 @@ def build_app(settings: Settings) -> gr.Blocks:
         shared = SharedView(app)  # first on the page: what a share link opens
         shared.build()
         key_state = build_key_section(app, visitor)
+        # The API's endpoints, one form a mode, which no page carries (ui/weight.py).
+        with gr.Column(visible=False, elem_id=API_FORMS):
+            for mode in catalog.MODES:
+                ModeTab(app, mode, key_state, visitor).build_api()
         # Outside the Tabs: a tab not yet opened has nothing of its own running in the page.
         resume = {mode: gr.Timer(0.2, active=False) for mode in catalog.MODES}
         mode_tabs: dict[str, ModeTab] = {}
         # Wrapped, not folded into "More tabs": on a phone every mode is one tap away.
         with gr.Tabs(overflow_behavior="wrap") as tabs:
-            for mode in catalog.MODES:
+            for i, mode in enumerate(catalog.MODES):
                 mode_tabs[mode] = ModeTab(app, mode, key_state, visitor)
-                mode_tabs[mode].build()
+                # The tab the page opens on is built with it; the others as it opens them.
+                mode_tabs[mode].build(lazy=i > 0)
             comparison = CompareTab(mode_tabs)
             comparison.build()
             history = HistoryTab(app, tabs, mode_tabs, visitor)

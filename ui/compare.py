@@ -155,7 +155,7 @@ class CompareTab:
         play.click(None, None, None, js=PLAY_ALL_JS)
         history = self.history
         gr.on([c.select for c in cells], self.act, [self.visitor],
-              [history.tabs, *history.mode_inputs(), share_url, *code.outputs(),
+              [*history.remix_outputs(), share_url, *code.outputs(),
                code.accordion], api_visibility="private")
 
     @staticmethod
@@ -269,7 +269,7 @@ class CompareTab:
         action, job_id = data.get("action"), data.get("job")
         history = self.history
         rest = [gr.skip()] * (1 + len(LANGUAGES) + 2)  # the link; the note, code, accordion
-        tab_and_form = [gr.skip()] * (1 + len(history.mode_inputs()))
+        tab_and_form = [gr.skip()] * len(history.remix_outputs())
         if action == "remix":
             return [*history.remix(job_id, visitor, request, profile), *rest]
         if action == "share":

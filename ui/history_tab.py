@@ -192,7 +192,7 @@ class HistoryTab:
         self.cards.select(None, None, None, js="() => document.querySelector("
                           "'#history-video')?.scrollIntoView({block: 'start'})")
         remix.click(self.remix, [self.selected, *inputs],
-                    [self.tabs, *self.mode_inputs()], api_visibility="private")
+                    self.remix_outputs(), api_visibility="private")
         share.click(self.share, [self.selected, *inputs], self.share_url,
                     api_visibility="private", queue=False).success(
             None, [self.share_url], None,
@@ -202,8 +202,9 @@ class HistoryTab:
                      api_visibility="private")
         self.code.wire()
 
-    def mode_inputs(self) -> list[gr.components.Component]:
-        return [c for t in self.mode_tabs.values() for c in t.inputs()]
+    def remix_outputs(self) -> list[Any]:
+        """The Tabs, then each mode tab's `opened` and `pending`: a Remix's outputs."""
+        return [self.tabs, *(s for t in self.mode_tabs.values() for s in (t.opened, t.pending))]
 
     # -- the table -----------------------------------------------------------------
 
@@ -314,13 +315,16 @@ class HistoryTab:
 
     # -- remix and share ---------------------------------------------------------------
 
-    def remix_updates(self, record: JobRecord) -> list[Any]:
+    def remix_updates(self, record: JobRecord, request: gr.Request) -> list[Any]:
+        """`record`'s tab opened (built first if need be) with its settings in the form."""
         updates: list[Any] = [gr.Tabs(selected=record.mode)]
         for mode, mode_tab in self.mode_tabs.items():
             if mode == record.mode:
-                updates += mode_tab.fill(record.version, record.form)
+                pending = mode_tab.pending_form(record)
+                hand_over(self.app, request, pending["form"])
+                updates += [True, pending]
             else:
-                updates += [gr.skip()] * len(mode_tab.inputs())
+                updates += [gr.skip(), gr.skip()]
         return updates
 
     def remix(self, job_id: Any, visitor: Any, request: gr.Request,
@@ -328,7 +332,7 @@ class HistoryTab:
         record = self._visible(job_id, who(self.app, request, profile, visitor))
         if record is None:
             raise gr.Error("Pick a job in the table first.", print_exception=False)
-        return hand_over(self.app, request, self.remix_updates(record))
+        return self.remix_updates(record, request)
 
     def _own(self, job_id: Any, visitor: Any, request: gr.Request, profile: Any) -> JobRecord:
         identity = who(self.app, request, profile, visitor)

@@ -23,7 +23,7 @@ from gradio.utils import get_upload_folder
 from playground import catalog
 from playground.errors import InputError, LimitReached, OverBudget, StorageFull
 from playground.events import Event
-from playground.history import UNFINISHED
+from playground.history import UNFINISHED, JobRecord
 from playground.identity import Identity
 from playground.people import Person, client_address, person, trusted_networks
 from playground.requests import accepts
@@ -127,106 +127,159 @@ class ModeTab:
                             else len(FIELD_ORDER))
         self.keyframes = any("transitions" in e.properties for e in self.endpoints)
         self._price_names = tuple(n for n in ("resolution", "duration") if n in names)
-        self._choices: dict[str, list[str]] = {}
+        # Every version's options pass a widget, so the request builder (not Gradio) answers
+        # a value this version lacks, naming the field.
+        self._choices = {
+            name: options for name in self.names
+            if (options := list(dict.fromkeys(str(o) for e in self.endpoints
+                                              for o in e.properties.get(name, {})
+                                              .get("enum", []))))}
         self._trusted = trusted_networks(app.settings.trusted_proxies)
 
     # -- layout ------------------------------------------------------------------
 
-    def build(self) -> None:
-        first = self.endpoints[0]
-        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as tab:
+    def build(self, lazy: bool) -> None:
+        """The mode's tab among the Tabs. A lazy tab's form is built for a page when the
+        page first opens it, or when a Remix or a reload's running job opens it
+        (`pending`): a page carries only the forms it shows."""
+        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as self.tab:
             # States inside the Tab: one made between Tabs breaks Gradio's tab bar (labels
             # repeat after the first click, and later tabs can no longer be reached).
-            self.job_id = gr.State(None)
-            self.problems = gr.State({})  # field name -> what is wrong, on that widget
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=5, elem_classes=["mode-form"]):
-                    # Labels mark what fal lists as new or deprecated; values stay versions.
-                    self.version = lenient(gr.Radio([(catalog.version_label(e), e.version)
-                                                     for e in self.endpoints],
-                                                    value=first.version, label="Model version",
-                                                    visible=len(self.endpoints) > 1,
-                                                    elem_id=f"{self.mode}-version"))
-                    self.about = gr.Markdown(self._about(first), elem_id=f"{self.mode}-about")
-                    self.widgets = {}
-                    for name in self.names:
-                        self.widgets[name] = self._widget(name, first)
-                        if name == "image_urls" and self.keyframes:
-                            # The order is the film's: its controls sit right under it.
-                            with gr.Row():
-                                self._moves = (gr.Button("◀ Move earlier", size="sm"),
-                                               gr.Button("Move later ▶", size="sm"),
-                                               gr.Button("Remove", size="sm"))
-                    self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
-                    if self.keyframes:
-                        self._build_keyframes()
-                    # Sticks to the window's foot while the form scrolls (ui/app.py CSS):
-                    # the price and Generate stay in reach however long the form.
-                    with gr.Column(elem_classes=["run-bar"]):
-                        self.price = gr.Markdown(self._price(first.version),
-                                                 elem_id=f"{self.mode}-price")
-                        with gr.Row():
-                            self.run_button = gr.Button("Generate", variant="primary",
-                                                        elem_id=f"{self.mode}-run")
-                            self.stop_button = gr.Button("Stop", variant="stop",
-                                                         interactive=False,
-                                                         elem_id=f"{self.mode}-stop")
-                    self.code = TabCode(self)
-                    self.code.build()
-                # Sticks to the window's top: the job stays in view while the form scrolls.
-                with gr.Column(scale=5, elem_classes=["mode-result"]):
-                    # Labels name the API's outputs (a page shows none for HTML).
-                    self.status = text_view("Ready.", label="Status",
-                                            elem_classes=["job-status"],
-                                            elem_id=f"{self.mode}-status")
-                    self.video = gr.Video(label="Result", interactive=False, autoplay=True,
-                                          buttons=["download"], elem_id=f"{self.mode}-result")
-                    # What Stop answered: apart from the status, which the job's own events
-                    # keep rewriting while it runs on.
-                    self.note = text_view("", label="Stop", elem_id=f"{self.mode}-note")
-                    self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
-                    self.logs = gr.Textbox(label="Model logs", lines=4, max_lines=10,
-                                           interactive=False, autoscroll=True)
-            self.variations = Variations(self)
-            self.variations.build()
-            self._examples(tab)
+            # What to put in the form (updates from `fill`) and the job to follow then.
+            self.pending = gr.State(None)
+            self.opened = gr.State(False)
+            if lazy:
+                on_first_open(self.tab, [self.pending], self.opened)(self._fresh_contents)
+            else:
+                self._contents(None)
+
+    def _fresh_contents(self, pending: Any) -> None:
+        # A copy per page: pages open the tab at once, each its own components.
+        copy = ModeTab(self.app, self.mode, self.key_state, self.visitor)
+        copy.tab, copy.pending, copy.opened = self.tab, self.pending, self.opened
+        copy._contents(pending)
+
+    def _contents(self, pending: Any) -> None:
+        first = self.endpoints[0]
+        self.job_id = gr.State(None)
+        self.problems = gr.State({})  # field name -> what is wrong, on that widget
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, elem_classes=["mode-form"]):
+                self._form(first, ui=True)
+                # Sticks to the window's foot while the form scrolls (ui/app.py CSS):
+                # the price and Generate stay in reach however long the form.
+                with gr.Column(elem_classes=["run-bar"]):
+                    self.price = gr.Markdown(self._price(first.version),
+                                             elem_id=f"{self.mode}-price")
+                    with gr.Row():
+                        self._buttons()
+                self.code = TabCode(self)
+                self.code.build()
+            # Sticks to the window's top: the job stays in view while the form scrolls.
+            with gr.Column(scale=5, elem_classes=["mode-result"]):
+                self._results()
+        self.variations = Variations(self)
+        self.variations.build()
+        self._examples()
+        self._wire()
+        self._wire_pending(pending)
+
+    def build_api(self) -> None:
+        """The mode's API endpoints (`/text_to_video`, `/stop_text_to_video`): the tab's own
+        run and stop, on widgets of the same types, which no page carries (ui/weight.py):
+        a page's tabs are built as it opens them, and the API's must be there for
+        gradio_client from the start."""
+        first = self.endpoints[0]
+        self.job_id = gr.State(None)
+        self.problems = gr.State({})
+        self._form(first, ui=False)
+        self._buttons()
+        self._results()
+        self._wire(api=True)
+
+    def _form(self, first: catalog.Endpoint, ui: bool) -> None:
+        """The version, then each field's widget; the keyframes' controls and rows."""
+        # Labels mark what fal lists as new or deprecated; values stay versions.
+        self.version = lenient(gr.Radio([(catalog.version_label(e), e.version)
+                                         for e in self.endpoints],
+                                        value=first.version, label="Model version",
+                                        visible=len(self.endpoints) > 1,
+                                        elem_id=f"{self.mode}-version" if ui else None))
+        if ui:
+            self.about = gr.Markdown(self._about(first), elem_id=f"{self.mode}-about")
+        self.widgets = {}
+        for name in self.names:
+            self.widgets[name] = self._widget(name, first, ui)
+            if ui and name == "image_urls" and self.keyframes:
+                # The order is the film's: its controls sit right under it.
+                with gr.Row():
+                    self._moves = (gr.Button("◀ Move earlier", size="sm"),
+                                   gr.Button("Move later ▶", size="sm"),
+                                   gr.Button("Remove", size="sm"))
+        self.transitions: list[tuple[gr.Textbox, gr.Number]] = []
+        if self.keyframes:
+            self._build_keyframes(ui)
         self._labels = {n: w.label for n, w in self.widgets.items()}
         self._judged = [n for n in self.names if n not in _MEDIA]
-        self._wire()
+        if ui:
+            # Said: Gradio takes an event's inputs as interactive at launch, not in a render.
+            for widget in self._inputs():
+                widget.interactive = True
 
-    def _widget(self, name: str, endpoint: catalog.Endpoint) -> gr.components.Component:
+    def _buttons(self) -> None:
+        self.run_button = gr.Button("Generate", variant="primary", elem_id=f"{self.mode}-run")
+        self.stop_button = gr.Button("Stop", variant="stop", interactive=False,
+                                     elem_id=f"{self.mode}-stop")
+
+    def _results(self) -> None:
+        # Labels name the API's outputs (a page shows none for HTML).
+        self.status = text_view("Ready.", label="Status", elem_classes=["job-status"],
+                                elem_id=f"{self.mode}-status")
+        self.video = gr.Video(label="Result", interactive=False, autoplay=True,
+                              buttons=["download"], elem_id=f"{self.mode}-result")
+        # What Stop answered: apart from the status, which the job's own events keep
+        # rewriting while it runs on.
+        self.note = text_view("", label="Stop", elem_id=f"{self.mode}-note")
+        self.info = text_view("", label="Details", elem_id=f"{self.mode}-info")
+        self.logs = gr.Textbox(label="Model logs", lines=4, max_lines=10, interactive=False,
+                               autoscroll=True)
+
+    def _widget(self, name: str, endpoint: catalog.Endpoint, ui: bool
+                ) -> gr.components.Component:
         props = [e.properties[name] for e in self.endpoints if name in e.properties]
         prop = dict(props[0])
-        options = list(dict.fromkeys(str(o) for p in props for o in p.get("enum", [])))
-        if options:
-            # Every version's options pass the widget, so the request builder (not Gradio)
-            # answers a value this version lacks, naming the field. An integer field that
-            # shares the widget (v2.1's duration) picks from the same options.
-            prop["enum"] = options
-            if "default" in prop:  # where fal has none (an effect), nothing is picked for them
+        if name in self._choices:
+            # An integer field that shares the widget (v2.1's duration) picks from the same
+            # options; where fal has no default (an effect), nothing is picked for them.
+            prop["enum"] = self._choices[name]
+            if "default" in prop:
                 prop["default"] = str(prop["default"])
-            self._choices[name] = options
         widget = widget_for(name, prop, shown=name in endpoint.properties)
-        widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
+        if ui:
+            widget.elem_id = f"{self.mode}-{name}"  # stable hooks for browser tests
         return widget
 
-    def _build_keyframes(self) -> None:
-        gallery = self.widgets["image_urls"]
-        self.selected = gr.State(None)
-        earlier, later, remove = self._moves
-        gr.Markdown("Transitions: a prompt and a length for each step between keyframes "
-                    "(a blank prompt uses the main prompt).")
+    def _build_keyframes(self, ui: bool) -> None:
+        if ui:
+            gr.Markdown("Transitions: a prompt and a length for each step between keyframes "
+                        "(a blank prompt uses the main prompt).")
         for i in range(MAX_TRANSITIONS):
             with gr.Row(visible=i == 0) as row:
                 prompt = gr.Textbox("", label=f"Transition {i + 1} → {i + 2}", scale=4,
                                     placeholder="blank = the main prompt",
-                                    elem_id=f"keyframes-t{i + 1}-prompt")
+                                    elem_id=f"keyframes-t{i + 1}-prompt" if ui else None)
                 seconds = lenient(gr.Number(value=5, label="Seconds", precision=0, scale=1,
-                                            elem_id=f"keyframes-t{i + 1}-seconds"))
+                                            elem_id=f"keyframes-t{i + 1}-seconds" if ui
+                                            else None))
             self.transitions.append((prompt, seconds))
             prompt.row = row  # type: ignore[attr-defined]
+        if not ui:
+            return
         self.total = gr.Markdown(self._total(2, [5] * MAX_TRANSITIONS),
                                  elem_id="keyframes-total")
+        gallery = self.widgets["image_urls"]
+        self.selected = gr.State(None)
+        earlier, later, remove = self._moves
 
         def select(evt: gr.SelectData) -> int:
             return evt.index
@@ -316,10 +369,17 @@ class ModeTab:
         return [self.version, *self.widgets.values(), *(c for pair in self.transitions
                                                         for c in pair)]
 
-    def _wire(self) -> None:
-        api = _api_name(self.mode)
-        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
-                   self.stop_button]
+    def _outputs(self) -> list[gr.components.Component]:
+        return [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
+                self.stop_button]
+
+    def _wire(self, api: bool = False) -> None:
+        """Run and Stop; for a page's tab (not `api`), what follows from its widgets too.
+        The API's endpoints are the API form's (`build_api`): a page's are private."""
+        name = _api_name(self.mode)
+        run_as: dict[str, Any] = {"api_name": name} if api else {"api_visibility": "private"}
+        stop_as: dict[str, Any] = ({"api_name": f"stop_{name}"} if api
+                                   else {"api_visibility": "private"})
         # run() yields values exactly as the page takes them. Gradio would otherwise hand
         # each output of each update to a worker thread to postprocess (four thread hops per
         # update, a fifth of the app's work per job in a crowd) and probe the finished video
@@ -327,21 +387,21 @@ class ModeTab:
         # No progress of Gradio's own: the status line says where the job is, and an
         # overlay would hide the video and logs it is waiting for.
         self.run_event = self.run_button.click(
-            self._named(self.run), [*self._inputs(), self.key_state, self.visitor], outputs,
-            api_name=api, postprocess=False, show_progress="hidden")
-        # After every run: the widgets fal or our checks complained about say so in their
-        # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
-        # page does not run `.then` after a queued event that raised.
-        for after in (self.run_event.success, self.run_event.failure):
-            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
-                  api_visibility="private", queue=False)
-        # The last Stop's answer belongs to the last job: cleared in the page, at no cost.
-        self.run_button.click(None, None, self.note, js="() => ''", queue=False)
+            self._named(self.run), [*self._inputs(), self.key_state, self.visitor],
+            self._outputs(), postprocess=False, show_progress="hidden", **run_as)
         # No `cancels=`: that would end the page's following, not the job, which the server
         # runs on (and fal charges for once it runs). The following ends with the job's own
         # last event, which a Stop that works (queued, or not yet sent) brings at once.
         self.stop_button.click(self.stop, [self.job_id, self.visitor], [self.note],
-                               api_name=f"stop_{api}", concurrency_limit=None)
+                               concurrency_limit=None, **stop_as)
+        if api:
+            return
+        # After every run: the widgets fal or our checks complained about say so in their
+        # label, and the others lose any earlier complaint. Both hooks, because Gradio 6's
+        # page does not run `.then` after a queued event that raised.
+        self._marked(self.run_event)
+        # The last Stop's answer belongs to the last job: cleared in the page, at no cost.
+        self.run_button.click(None, None, self.note, js="() => ''", queue=False)
         # The values go along (files excepted: kept as they are) so that what the person set
         # stays wherever the new version takes it.
         self.version.change(self.switch_version,
@@ -353,33 +413,63 @@ class ModeTab:
             widget.change(self._price, price_inputs, self.price, api_visibility="private",
                           queue=False)
 
+    def _marked(self, event: Any) -> None:
+        for after in (event.success, event.failure):
+            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
+                  api_visibility="private", queue=False)
+
     def _price_inputs(self) -> list[gr.components.Component]:
         price_inputs = [self.version] + [self.widgets[n] for n in self._price_names]
         if self.keyframes:
             price_inputs += [s for _, s in self.transitions] + [self.widgets["image_urls"]]
         return price_inputs
 
+    def _wire_pending(self, now: Any) -> None:
+        """A Remix, a shared link's Remix or a reload's running job sets `pending`: its
+        values go into the form, then its job (a reload's) is followed. A tab built for it
+        (`now`) puts it in at its first tick, its change having come before the tab."""
+        into = [*self._inputs(), self.job_id]
+
+        def then_follow(filled: Any) -> None:
+            follow = filled.success(self.follow_pending, [self.pending], self._outputs(),
+                                    api_visibility="private")
+            self._marked(follow)
+
+        then_follow(self.pending.change(self.put_back, [self.pending], into,
+                                        api_visibility="private"))
+        if now is not None:
+            once = gr.Timer(0.1)
+            then_follow(once.tick(lambda pending: [gr.Timer(active=False),
+                                                   *self.put_back(pending)],
+                                  [self.pending], [once, *into], api_visibility="private",
+                                  queue=False, trigger_mode="once"))
+
+    def put_back(self, pending: Any) -> list[Any]:
+        if not pending:
+            return [gr.skip()] * (len(self._inputs()) + 1)
+        return [*pending["form"], pending.get("follow") or gr.skip()]
+
+    def pending_form(self, record: JobRecord, follow: bool = False) -> dict[str, Any]:
+        """A past job's settings (and, to `follow`, the job) as `pending` takes them."""
+        # A new value each time: the same job remixed twice is put back twice.
+        return {"form": self.fill(record.version, record.form), "n": time.time_ns(),
+                "follow": record.id if follow else None}
+
     def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
-        (IdentityBar.greet): its one tick opens this tab of `tabs` and puts the job's form
-        back, then follows the job. A page with nothing running sends nothing more."""
-        outputs = [self.job_id, self.status, self.logs, self.video, self.info, self.problems,
-                   self.stop_button]
-        # The tab first: the form's values then reach widgets the page has drawn.
-        form = timer.tick(self.reattach, [self.visitor],
-                          [tabs, timer, *self._inputs(), self.job_id],
-                          api_visibility="private", queue=False, trigger_mode="once")
-        follow = form.success(self.follow_again, [self.job_id], outputs,
-                              api_visibility="private")
-        for after in (follow.success, follow.failure):
-            after(self.mark, [self.problems], [*self.widgets.values(), self.stop_button],
-                  api_visibility="private", queue=False)
+        (IdentityBar.greet): its one tick sets `pending` (and builds the tab). A page with
+        nothing running sends nothing more."""
+        # Queued: a State's change reaches the page only from a queued event.
+        timer.tick(self.reattach, [self.visitor], [tabs, timer, self.opened, self.pending],
+                   api_visibility="private", trigger_mode="once")
 
     def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
                  ) -> list[Any]:
-        """The form of the person's newest running job of this mode, as it was sent; this
-        tab opens if that job is the newest of all they have running."""
+        """After a reload: the person's newest running job of this mode goes back into this
+        tab, form and all, to be followed there; the tab opens if that job is the newest of
+        all they have running. Outputs: the Tabs, the timer that ticked, `opened`,
+        `pending`."""
         identity = who(self.app, request, profile, visitor)
         running = [r for r in self.app.history.seen_by(identity, limit=50)
                    if r.status in UNFINISHED and r.owner == identity.owner]
@@ -388,13 +478,13 @@ class ModeTab:
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
         record = mine[0]
-        opened = gr.Tabs(selected=self.mode) if record is running[0] else gr.skip()
-        return [opened, gr.Timer(active=False), *self.fill(record.version, record.form),
-                record.id]
+        shown = gr.Tabs(selected=self.mode) if record is running[0] else gr.skip()
+        return [shown, gr.Timer(active=False), True, self.pending_form(record, follow=True)]
 
-    async def follow_again(self, job_id: str | None) -> AsyncIterator[tuple[Any, ...]]:
+    async def follow_pending(self, pending: Any) -> AsyncIterator[tuple[Any, ...]]:
+        job_id = pending.get("follow") if pending else None
         record = self.app.history.get(job_id) if job_id else None
-        if record:  # job_id is set by `reattach`, for the person's own job only
+        if record:  # `follow` is set by `reattach`, for the person's own job only
             async for update in self.follow(record.id, since=record.created):
                 yield update
 
@@ -569,7 +659,7 @@ class ModeTab:
 
     # -- presets and remix -------------------------------------------------------
 
-    def _examples(self, tab: gr.Tab) -> None:
+    def _examples(self) -> None:
         path = PRESETS / f"{self.mode}.json"
         if not path.exists():
             return
@@ -588,25 +678,16 @@ class ModeTab:
                 row.append(value)
             rows.append(row)
 
-        def show() -> None:
-            examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; "
-                                   "nothing runs)", example_labels=[p["label"] for p in presets],
-                                   cache_examples=False)
-            # A preset's values reach the widgets without their change events (a gallery's
-            # never fires): what follows from them is brought up to date after it.
-            filled = examples.load_input_event
-            if self.keyframes:
-                filled = filled.then(*self._layout, api_visibility="private", queue=False)
-            filled.then(self._price, self._price_inputs(), self.price,
-                        api_visibility="private", queue=False)
-
-        # The tab the page opens on shows its presets at once; another tab's are built when
-        # the page first opens it (ui/weight.py): each is a dataset holding the config of
-        # every input of its tab, in every page's config.
-        if self.mode == next(iter(catalog.MODES)):
-            show()
-        else:
-            on_first_open(tab)(show)
+        examples = gr.Examples(rows, inputs, label="Examples (click to fill the form; "
+                               "nothing runs)", example_labels=[p["label"] for p in presets],
+                               cache_examples=False)
+        # A preset's values reach the widgets without their change events (a gallery's
+        # never fires): what follows from them is brought up to date after it.
+        filled = examples.load_input_event
+        if self.keyframes:
+            filled = filled.then(*self._layout, api_visibility="private", queue=False)
+        filled.then(self._price, self._price_inputs(), self.price,
+                    api_visibility="private", queue=False)
 
     def fill(self, version: str, form: dict[str, Any]) -> list[Any]:
         """Updates for this tab's inputs that put a past job's settings back."""

@@ -17,7 +17,6 @@ from playground.history import JobRecord
 from playground.service import Playground
 from ui.history_tab import HistoryTab, settings_list, when
 from ui.text import plain, text_view
-from ui.uploads import hand_over
 from ui.videos import Video
 
 REVOKED = "<p><b>This share link was revoked by its owner.</b> Ask them for a new one.</p>"
@@ -51,7 +50,7 @@ class SharedView:
     def wire(self, history: HistoryTab) -> None:
         """Remix fills the form the way the History's Remix does."""
         self.history = history
-        self.remix_button.click(self.remix, [self.token], [history.tabs, *history.mode_inputs()],
+        self.remix_button.click(self.remix, [self.token], history.remix_outputs(),
                                 api_visibility="private")
 
     def outputs_on_arrival(self) -> list[Any]:
@@ -74,4 +73,4 @@ class SharedView:
         if record is None:
             raise gr.Error("This share link was revoked by its owner." if revoked else
                            "No job is shared under this link.", print_exception=False)
-        return hand_over(self.app, request, self.history.remix_updates(record))
+        return self.history.remix_updates(record, request)

@@ -80,11 +80,44 @@ def _page_dependency(dependency: dict[str, Any]) -> dict[str, Any]:
                      and type(v) is type(_DEFAULT_DEPENDENCY_KEYS[k]))}
 
 
+# The elem_id of the hidden column holding the API's forms (ui/app.py): gradio_client
+# needs their components in `/config`; no page shows them or starts their events.
+API_FORMS = "api-forms"
+
+
+def _without(node: dict[str, Any], drop: int, dropped: set[int]) -> dict[str, Any]:
+    """A layout node without the subtree rooted at `drop`, whose ids go into `dropped`."""
+    def ids(n: dict[str, Any]) -> None:
+        dropped.add(n["id"])
+        for child in n.get("children", []):
+            ids(child)
+
+    if "children" not in node:
+        return node
+    kept = []
+    for child in node["children"]:
+        if child["id"] == drop:
+            ids(child)
+        else:
+            kept.append(_without(child, drop, dropped))
+    return {**node, "children": kept}
+
+
 def page_config(config: dict[str, Any]) -> dict[str, Any]:
     """The app's config as the page gets it in its HTML: what the page reads, nothing
     more. `/config` stays whole, for gradio_client."""
-    return {**config, "components": [_page_component(c) for c in config["components"]],
-            "dependencies": [_page_dependency(d) for d in config["dependencies"]]}
+    forms = next((c["id"] for c in config["components"]
+                  if c.get("props", {}).get("elem_id") == API_FORMS), None)
+    dropped: set[int] = set()
+    if forms is not None:
+        config = {**config, "layout": _without(config["layout"], forms, dropped),
+                  "page": {name: {**page, "layout": _without(page["layout"], forms, dropped)}
+                           for name, page in config["page"].items()}}
+    return {**config,
+            "components": [_page_component(c) for c in config["components"]
+                           if c["id"] not in dropped],
+            "dependencies": [_page_dependency(d) for d in config["dependencies"]
+                             if not any(t[0] in dropped for t in d["targets"])]}
 
 
 def lighter_pages() -> None:
@@ -187,15 +220,17 @@ def compressed_pages() -> Middleware:
     return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
 
 
-def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = ()
+def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = (),
+                  opened: gr.State | None = None
                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorates what builds the contents of a folded accordion or a tab the page does not
     open on (components and their events), to be called inside it: they are built for a
     page when it first opens the accordion or selects the tab, not in every page's config.
     The builder gets the values of `inputs` then (no request: what depends on the person
     is an event's work). Built once per page; each page's copy is its own, so the builder
-    keeps its components in locals."""
-    opened = gr.State(False)
+    keeps its components in locals. `opened` (a State holding False) is for events that
+    build it without the person opening it: they set it to True."""
+    opened = gr.State(False) if opened is None else opened
     shown = block.expand if isinstance(block, gr.Accordion) else block.select
     # Queued: a State's change reaches the page only from a queued event.
     shown(lambda: True, None, opened, api_visibility="private", show_progress="hidden")
