@@ -203,8 +203,8 @@ class HistoryTab:
         self.code.wire()
 
     def remix_outputs(self) -> list[Any]:
-        """The Tabs, then each mode tab's `opened` and `pending`: a Remix's outputs."""
-        return [self.tabs, *(s for t in self.mode_tabs.values() for s in (t.opened, t.pending))]
+        """The Tabs, then each mode tab's `pending`: a Remix's outputs."""
+        return [self.tabs, *(t.pending for t in self.mode_tabs.values())]
 
     # -- the table -----------------------------------------------------------------
 
@@ -316,15 +316,16 @@ class HistoryTab:
     # -- remix and share ---------------------------------------------------------------
 
     def remix_updates(self, record: JobRecord, request: gr.Request) -> list[Any]:
-        """`record`'s tab opened (built first if need be) with its settings in the form."""
+        """`record`'s tab opened (which builds it if need be) with its settings in the
+        form."""
         updates: list[Any] = [gr.Tabs(selected=record.mode)]
         for mode, mode_tab in self.mode_tabs.items():
             if mode == record.mode:
                 pending = mode_tab.pending_form(record)
                 hand_over(self.app, request, pending["form"])
-                updates += [True, pending]
+                updates.append(pending)
             else:
-                updates += [gr.skip(), gr.skip()]
+                updates.append(gr.skip())
         return updates
 
     def remix(self, job_id: Any, visitor: Any, request: gr.Request,

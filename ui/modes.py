@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.processing_utils import save_file_to_cache
+from gradio.processing_utils import move_files_to_cache, save_file_to_cache
 from gradio.utils import get_upload_folder
+from pydantic import BaseModel
 
 from playground import catalog
 from playground.errors import InputError, LimitReached, OverBudget, StorageFull
@@ -110,6 +111,19 @@ def _shipped(path: Path) -> str:
     return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
+def _start_with(component: gr.components.Component, update: dict[str, Any]) -> None:
+    """`component`, being built, made to start as `update` would leave it: its value
+    processed as Gradio's constructor processes one (a file is served from the cache)."""
+    if "visible" in update:
+        component.visible = update["visible"]
+    if "value" in update:
+        value = component.postprocess(update["value"])
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        component.value = move_files_to_cache(value, component, postprocess=True,
+                                              keep_in_cache=True)
+
+
 def _api_name(mode: str) -> str:
     return mode.replace("-", "_")
 
@@ -147,16 +161,17 @@ class ModeTab:
             # repeat after the first click, and later tabs can no longer be reached).
             # What to put in the form (updates from `fill`) and the job to follow then.
             self.pending = gr.State(None)
-            self.opened = gr.State(False)
             if lazy:
-                on_first_open(self.tab, [self.pending], self.opened)(self._fresh_contents)
+                # Built once, by the tab's select only: a second trigger would build it
+                # again, and drop the events of the first build while the page calls them.
+                on_first_open(self.tab, [self.pending])(self._fresh_contents)
             else:
                 self._contents(None)
 
     def _fresh_contents(self, pending: Any) -> None:
         # A copy per page: pages open the tab at once, each its own components.
         copy = ModeTab(self.app, self.mode, self.key_state, self.visitor)
-        copy.tab, copy.pending, copy.opened = self.tab, self.pending, self.opened
+        copy.tab, copy.pending = self.tab, self.pending
         copy._contents(pending)
 
     def _contents(self, pending: Any) -> None:
@@ -427,10 +442,17 @@ class ModeTab:
     def _wire_pending(self, now: Any) -> None:
         """A Remix, a shared link's Remix or a reload's running job sets `pending`: its
         values go into the form, then its job (a reload's) is followed. A tab built for it
-        (`now`) puts it in at its first tick, its change having come before the tab."""
+        (`now`) starts with its values, and its first tick does the rest: the change came
+        before the tab."""
         into = [*self._inputs(), self.job_id]
+        private: dict[str, Any] = {"api_visibility": "private", "queue": False}
 
         def then_follow(filled: Any) -> None:
+            # What follows from the values, which their own change events may not bring.
+            filled.success(self._about_of, [self.version], self.about, **private)
+            filled.success(self._price, self._price_inputs(), self.price, **private)
+            if self.keyframes:
+                filled.success(*self._layout, **private)
             follow = filled.success(self.follow_pending, [self.pending], self._outputs(),
                                     api_visibility="private")
             self._marked(follow)
@@ -438,11 +460,18 @@ class ModeTab:
         then_follow(self.pending.change(self.put_back, [self.pending], into,
                                         api_visibility="private"))
         if now is not None:
+            # In the tab's own config: no update to be lost while the page draws the tab.
+            for component, update in zip(self._inputs(), now["form"], strict=True):
+                _start_with(component, update)
             once = gr.Timer(0.1)
             then_follow(once.tick(lambda pending: [gr.Timer(active=False),
                                                    *self.put_back(pending)],
-                                  [self.pending], [once, *into], api_visibility="private",
-                                  queue=False, trigger_mode="once"))
+                                  [self.pending], [once, *into], trigger_mode="once",
+                                  **private))
+
+    def _about_of(self, version: str) -> str:
+        return self._about(next((e for e in self.endpoints if e.version == version),
+                                self.endpoints[0]))
 
     def put_back(self, pending: Any) -> list[Any]:
         if not pending:
@@ -458,18 +487,18 @@ class ModeTab:
     def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
-        (IdentityBar.greet): its one tick sets `pending` (and builds the tab). A page with
-        nothing running sends nothing more."""
+        (IdentityBar.greet): its one tick sets `pending` (and opens the tab, which builds
+        it). A page with nothing running sends nothing more."""
         # Queued: a State's change reaches the page only from a queued event.
-        timer.tick(self.reattach, [self.visitor], [tabs, timer, self.opened, self.pending],
+        timer.tick(self.reattach, [self.visitor], [tabs, timer, self.pending],
                    api_visibility="private", trigger_mode="once")
 
     def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
                  ) -> list[Any]:
         """After a reload: the person's newest running job of this mode goes back into this
         tab, form and all, to be followed there; the tab opens if that job is the newest of
-        all they have running. Outputs: the Tabs, the timer that ticked, `opened`,
-        `pending`."""
+        all they have running (another tab gets it when the person opens it). Outputs: the
+        Tabs, the timer that ticked, `pending`."""
         identity = who(self.app, request, profile, visitor)
         running = [r for r in self.app.history.seen_by(identity, limit=50)
                    if r.status in UNFINISHED and r.owner == identity.owner]
@@ -479,7 +508,7 @@ class ModeTab:
                            title="Nothing running", print_exception=False)
         record = mine[0]
         shown = gr.Tabs(selected=self.mode) if record is running[0] else gr.skip()
-        return [shown, gr.Timer(active=False), True, self.pending_form(record, follow=True)]
+        return [shown, gr.Timer(active=False), self.pending_form(record, follow=True)]
 
     async def follow_pending(self, pending: Any) -> AsyncIterator[tuple[Any, ...]]:
         job_id = pending.get("follow") if pending else None

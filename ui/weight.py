@@ -220,17 +220,16 @@ def compressed_pages() -> Middleware:
     return Middleware(_CompressedPages, quality=4, gzip_fallback=True)
 
 
-def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = (),
-                  opened: gr.State | None = None
+def on_first_open(block: gr.Accordion | gr.Tab, inputs: Sequence[Any] = ()
                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorates what builds the contents of a folded accordion or a tab the page does not
     open on (components and their events), to be called inside it: they are built for a
     page when it first opens the accordion or selects the tab, not in every page's config.
     The builder gets the values of `inputs` then (no request: what depends on the person
     is an event's work). Built once per page; each page's copy is its own, so the builder
-    keeps its components in locals. `opened` (a State holding False) is for events that
-    build it without the person opening it: they set it to True."""
-    opened = gr.State(False) if opened is None else opened
+    keeps its components in locals. An event that selects the tab builds it too (Gradio's
+    page fires the tab's select), with `inputs` as that event left them."""
+    opened = gr.State(False)
     shown = block.expand if isinstance(block, gr.Accordion) else block.select
     # Queued: a State's change reaches the page only from a queued event.
     shown(lambda: True, None, opened, api_visibility="private", show_progress="hidden")

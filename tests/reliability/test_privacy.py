@@ -196,10 +196,11 @@ def test_an_uploaded_input_answers_the_browsers_it_was_handed_to(visitors) -> No
                                                    "value": job_id})[0]
     ok, said = owner.private("remix", None, None)
     assert ok, said
-    # The page then builds the job's tab, which puts the form back: the copies come there.
-    remix = owner._calls["remix"]
-    opened, pending = remix["outputs"][3:5]  # the Tabs, then each mode's; this mode second
-    render = next(n for n, d in owner._calls.items() if d["targets"] == [[opened, "change"]])
+    # The page opens the job's tab, which builds it (a render) and puts the form back: the
+    # copies come there.
+    pending = owner._calls["remix"]["outputs"][2]  # the Tabs, then each mode's; this second
+    render = next(n for n, d in owner._calls.items()
+                  if d["inputs"] == [pending] and d.get("render_id") is not None)
     put_back = next(d["id"] for d in owner.render(render)
                     if d["targets"] == [[pending, "change"]])
     ok, said = owner.private(put_back, None)
