@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from playground import catalog
 from tests.chromium import needs_chromium, playing
 from tests.fakefal import FakeFal
-from tests.test_browser import ARTIFACTS, MEDIA, VIEWPORTS, click_tab, prompt, upload
+from tests.test_browser import ARTIFACTS, FILLERS, MEDIA, VIEWPORTS, click_tab, prompt, upload
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -147,6 +147,32 @@ def test_a_reload_with_jobs_in_two_tabs_brings_both_back(  # type: ignore[no-unt
     click_tab(page, "Image to video")
     playing(page, "#image-to-video-result video", 60_000)
     assert fakefal.count("submit") == 2
+
+
+def test_a_reload_mid_keyframes_job_brings_back_its_rows_and_total(  # type: ignore[no-untyped-def]
+        page, fakefal: FakeFal) -> None:
+    # The tab is built after the reload with the job's form: what follows from the values
+    # (a row per transition, the total, the price) must follow them there too.
+    fakefal.script(queue_positions=3, queue_step=1.0, run_time=6.0)
+    click_tab(page, "Keyframes")
+    FILLERS["keyframes"](page)
+    seconds = page.locator("#keyframes-t2-seconds input")
+    seconds.fill("4")
+    seconds.press("Tab")
+    page.locator("#keyframes-total").get_by_text("9 s").wait_for(timeout=10_000)
+    page.locator("#keyframes-run").click()
+    status = page.locator("#keyframes-status")
+    status.get_by_text("Queued").wait_for(timeout=30_000)
+    page.reload()
+    status.get_by_text("Queued").or_(status.get_by_text("Running")).first.wait_for(
+        timeout=30_000)
+    expect(field(page, "keyframes", "prompt")).to_have_value("from hills to sea to city")
+    expect(page.locator("#keyframes-image_urls img")).to_have_count(3)
+    expect(seconds).to_have_value("4")
+    expect(page.locator("#keyframes-t3-seconds")).to_be_hidden()  # 3 keyframes, 2 steps
+    page.locator("#keyframes-total").get_by_text("9 s").wait_for(timeout=10_000)
+    expect(page.locator("#keyframes-price")).to_contain_text("9 s")
+    playing(page, "#keyframes-result video", 60_000)
 
 
 def test_switching_version_keeps_what_the_new_version_accepts(page) -> None:  # type: ignore[no-untyped-def]
