@@ -84,9 +84,14 @@ def test_the_job_stays_in_view_while_a_long_form_scrolls(  # type: ignore[no-unt
     page = open_page(browser, app.url, "desktop")
     try:
         click_tab(page, "Keyframes")
-        seed = page.locator("#keyframes-seed")
-        seed.scroll_into_view_if_needed()  # the foot of the longest form
-        assert page.evaluate("window.scrollY") > 100, "the form did not need scrolling"
+        # To the foot of the longest form, as a person scrolls once it is drawn (the tab is
+        # built as it opens: its parts take their height as their scripts arrive).
+        page.wait_for_function(
+            "() => { const seed = document.querySelector('#keyframes-seed');"
+            " if (!seed) return false; seed.scrollIntoView({block: 'center'});"
+            " const box = seed.getBoundingClientRect();"
+            " return window.scrollY > 100 && box.top >= 0 && box.bottom <= innerHeight; }",
+            timeout=15_000)
         for part in ("#keyframes-status", "#keyframes-result", "#keyframes-run",
                      "#keyframes-price", "#keyframes-seed"):
             assert in_view(page, part), f"{part} scrolled out of view"

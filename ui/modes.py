@@ -156,7 +156,7 @@ class ModeTab:
         """The mode's tab among the Tabs. A lazy tab's form is built for a page when the
         page first opens it, or when a Remix or a reload's running job opens it
         (`pending`): a page carries only the forms it shows."""
-        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as self.tab:
+        with gr.Tab(catalog.MODES[self.mode], id=self.mode) as tab:
             # States inside the Tab: one made between Tabs breaks Gradio's tab bar (labels
             # repeat after the first click, and later tabs can no longer be reached).
             # What to put in the form (updates from `fill`) and the job to follow then.
@@ -164,14 +164,14 @@ class ModeTab:
             if lazy:
                 # Built once, by the tab's select only: a second trigger would build it
                 # again, and drop the events of the first build while the page calls them.
-                on_first_open(self.tab, [self.pending])(self._fresh_contents)
+                on_first_open(tab, [self.pending])(self._fresh_contents)
             else:
                 self._contents(None)
 
     def _fresh_contents(self, pending: Any) -> None:
         # A copy per page: pages open the tab at once, each its own components.
         copy = ModeTab(self.app, self.mode, self.key_state, self.visitor)
-        copy.tab, copy.pending = self.tab, self.pending
+        copy.pending = self.pending
         copy._contents(pending)
 
     def _contents(self, pending: Any) -> None:
