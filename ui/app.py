@@ -98,6 +98,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                 ModeTab(app, mode, key_state, visitor).build_api()
         # Outside the Tabs: a tab not yet opened has nothing of its own running in the page.
         resume = {mode: gr.Timer(0.2, active=False) for mode in catalog.MODES}
+        # Whether the person has picked a tab since the page loaded: a reload's running job
+        # then comes back to its tab without taking them from theirs. Hidden: no script.
+        picked = gr.Checkbox(False, visible=False)
         mode_tabs: dict[str, ModeTab] = {}
         # Wrapped, not folded into "More tabs": on a phone every mode is one tap away.
         with gr.Tabs(overflow_behavior="wrap") as tabs:
@@ -114,8 +117,9 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         # Who this is comes first: the history and a shared job are filled from it, never
         # from the page's config, which is the same for everyone.
+        tabs.select(None, None, picked, js="() => true", queue=False)  # in the page alone
         for mode, mode_tab in mode_tabs.items():
-            mode_tab.wire_reattach(resume[mode], tabs)
+            mode_tab.wire_reattach(resume[mode], tabs, picked)
         arrival = bar.wire(demo, resume, [history.table, history.cards, history.spend],
                            lambda identity: [[], cards_html([]), history.spend_html(identity)])
         arrival.then(shared.arrive, None, shared.outputs_on_arrival(),

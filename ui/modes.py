@@ -484,21 +484,23 @@ class ModeTab:
         return {"form": self.fill(record.version, record.form), "n": time.time_ns(),
                 "follow": record.id if follow else None}
 
-    def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs) -> None:
+    def wire_reattach(self, timer: gr.Timer, tabs: gr.Tabs, picked: gr.Checkbox) -> None:
         """After a reload, the person's running job comes back to this tab. The page's
         arrival starts `timer` only when one of their jobs of this mode runs
         (IdentityBar.greet): its one tick sets `pending` (and opens the tab, which builds
-        it). A page with nothing running sends nothing more."""
+        it, unless the person has `picked` a tab). A page with nothing running sends
+        nothing more."""
         # Queued: a State's change reaches the page only from a queued event.
-        timer.tick(self.reattach, [self.visitor], [tabs, timer, self.pending],
+        timer.tick(self.reattach, [self.visitor, picked], [tabs, timer, self.pending],
                    api_visibility="private", trigger_mode="once")
 
-    def reattach(self, visitor: Any, request: gr.Request, profile: gr.OAuthProfile | None
-                 ) -> list[Any]:
+    def reattach(self, visitor: Any, picked: Any, request: gr.Request,
+                 profile: gr.OAuthProfile | None) -> list[Any]:
         """After a reload: the person's newest running job of this mode goes back into this
         tab, form and all, to be followed there; the tab opens if that job is the newest of
-        all they have running (another tab gets it when the person opens it). Outputs: the
-        Tabs, the timer that ticked, `pending`."""
+        all they have running and the person has not picked a tab since the page loaded
+        (another tab gets it when the person opens it). Outputs: the Tabs, the timer that
+        ticked, `pending`."""
         identity = who(self.app, request, profile, visitor)
         running = [r for r in self.app.history.seen_by(identity, limit=50)
                    if r.status in UNFINISHED and r.owner == identity.owner]
@@ -507,7 +509,8 @@ class ModeTab:
             raise gr.Error("That job has just ended: the History tab has it.",
                            title="Nothing running", print_exception=False)
         record = mine[0]
-        shown = gr.Tabs(selected=self.mode) if record is running[0] else gr.skip()
+        shown = (gr.Tabs(selected=self.mode) if record is running[0] and not picked
+                 else gr.skip())
         return [shown, gr.Timer(active=False), self.pending_form(record, follow=True)]
 
     async def follow_pending(self, pending: Any) -> AsyncIterator[tuple[Any, ...]]:
