@@ -97,8 +97,10 @@ def cpu_per_session(url: str, pid: int, trigger: str, sessions: int) -> float:
 
 
 def component_types(url: str) -> list[str]:
-    """The types of the components a page of `url` draws (and loads the scripts of)."""
-    return sorted({c["type"] for c in json.loads(embedded_config(url))["components"]})
+    """The types of the components a page of `url` draws (and loads the scripts of): a
+    hidden one's script is not loaded until it is shown."""
+    return sorted({c["type"] for c in json.loads(embedded_config(url))["components"]
+                   if c["props"].get("visible", True) is not False})
 
 
 def run(fake: Fake, work: Path, *, runs: int, sessions: int) -> list[Row]:
