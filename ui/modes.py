@@ -176,7 +176,7 @@ class ModeTab:
 
     def _contents(self, pending: Any) -> None:
         first = self.endpoints[0]
-        self.job_id = gr.State(None)
+        self.job_id = gr.State((pending or {}).get("follow"))
         self.problems = gr.State({})  # field name -> what is wrong, on that widget
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, elem_classes=["mode-form"]):
@@ -460,14 +460,13 @@ class ModeTab:
         then_follow(self.pending.change(self.put_back, [self.pending], into,
                                         api_visibility="private"))
         if now is not None:
-            # In the tab's own config: no update to be lost while the page draws the tab.
+            # In the tab's own config (and its job in `job_id`'s): no update to be lost
+            # while the page draws the tab, none sent twice.
             for component, update in zip(self._inputs(), now["form"], strict=True):
                 _start_with(component, update)
             once = gr.Timer(0.1)
-            then_follow(once.tick(lambda pending: [gr.Timer(active=False),
-                                                   *self.put_back(pending)],
-                                  [self.pending], [once, *into], trigger_mode="once",
-                                  **private))
+            then_follow(once.tick(lambda: gr.Timer(active=False), None, once,
+                                  trigger_mode="once", **private))
 
     def _about_of(self, version: str) -> str:
         return self._about(next((e for e in self.endpoints if e.version == version),
